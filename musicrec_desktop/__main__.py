@@ -1,0 +1,3 @@
+from musicrec_desktop.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Reading the person's library: player databases (read-only) and music folders."""

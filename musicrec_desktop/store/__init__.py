@@ -1,0 +1,1 @@
+"""What the stages store for each other: embeddings, the similarity index, listening history."""

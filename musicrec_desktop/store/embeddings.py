@@ -1,0 +1,116 @@
+"""Song embeddings in SQLite, tagged with the encoder that made them.
+
+Vectors of different encoders are never mixed: every read names the model id, and the store
+remembers which model is current.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS models (
+    model_id TEXT PRIMARY KEY,
+    dim INTEGER NOT NULL,
+    created REAL NOT NULL,
+    description TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS embeddings (
+    song_key TEXT NOT NULL,
+    model_id TEXT NOT NULL REFERENCES models(model_id) ON DELETE CASCADE,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (song_key, model_id)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class EmbeddingStore:
+    """``store.put(model_id, [(key, vector)])``; ``keys, matrix = store.load(model_id)``."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> EmbeddingStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def register_model(self, model_id: str, dim: int, description: str = "") -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT OR IGNORE INTO models(model_id, dim, created, description) VALUES (?,?,?,?)",
+                (model_id, dim, time.time(), description),
+            )
+
+    def set_current(self, model_id: str) -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('current_model', ?)", (model_id,))
+
+    def current_model(self) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key='current_model'").fetchone()
+        return row[0] if row else None
+
+    def dim(self, model_id: str) -> int:
+        row = self._db.execute("SELECT dim FROM models WHERE model_id=?", (model_id,)).fetchone()
+        if row is None:
+            raise KeyError(model_id)
+        return int(row[0])
+
+    def put(self, model_id: str, items: Iterable[tuple[str, np.ndarray]]) -> int:
+        """Stores float32 vectors of the model's dimension; returns how many were written."""
+        dim = self.dim(model_id)
+        rows = []
+        for key, vector in items:
+            v = np.asarray(vector, dtype=np.float32).reshape(-1)
+            if v.shape[0] != dim:
+                raise ValueError(f"{key}: vector of {v.shape[0]} values, model {model_id} has {dim}")
+            rows.append((key, model_id, v.tobytes()))
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?,?,?)", rows)
+        return len(rows)
+
+    def keys(self, model_id: str) -> set[str]:
+        cur = self._db.execute("SELECT song_key FROM embeddings WHERE model_id=?", (model_id,))
+        return {r[0] for r in cur}
+
+    def load(self, model_id: str, keys: Iterable[str] | None = None) -> tuple[list[str], np.ndarray]:
+        """(keys, N x D float32 matrix) for the model, in key order; only ``keys`` when given."""
+        dim = self.dim(model_id)
+        cur = self._db.execute(
+            "SELECT song_key, vector FROM embeddings WHERE model_id=? ORDER BY song_key", (model_id,)
+        )
+        wanted = set(keys) if keys is not None else None
+        out_keys, vectors = [], []
+        for key, blob in cur:
+            if wanted is None or key in wanted:
+                out_keys.append(key)
+                vectors.append(np.frombuffer(blob, dtype=np.float32))
+        matrix = np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
+        return out_keys, matrix
+
+    def remove(self, keys: Iterable[str]) -> int:
+        """Drops the songs' vectors for every model (songs gone from the library)."""
+        keys = list(keys)
+        with self._db:
+            cur = self._db.executemany("DELETE FROM embeddings WHERE song_key=?", [(k,) for k in keys])
+        return cur.rowcount
+
+    def drop_model(self, model_id: str) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM embeddings WHERE model_id=?", (model_id,))
+            self._db.execute("DELETE FROM models WHERE model_id=?", (model_id,))
