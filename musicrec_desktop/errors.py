@@ -11,6 +11,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1  # a MusicrecError: the message says what went wrong and what to do
 EXIT_USAGE = 2  # bad command line (argparse)
 EXIT_NOT_READY = 3  # an earlier stage has not run yet (no cache, no model, no embeddings)
+EXIT_LOCKED = 4  # the player kept its database locked for longer than we wait: try again later
 EXIT_CANCELLED = 130
 
 
@@ -36,6 +37,8 @@ class LibraryError(MusicrecError):
 
 class DatabaseLockedError(LibraryError):
     """The player holds a write lock on its database for longer than we wait."""
+
+    exit_code = EXIT_LOCKED
 
 
 class AudioError(MusicrecError):

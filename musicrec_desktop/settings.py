@@ -42,8 +42,10 @@ DEFAULT_GENRE_MAPPING: dict[str, list[str]] = {
     "electronic": ["electronic"], "electronica": ["electronic"], "techno": ["electronic"],
     "house": ["electronic"], "trance": ["electronic"], "ambient": ["electronic"],
     "edm": ["electronic"], "drumandbass": ["electronic"], "drumbass": ["electronic"],
+    "drumnbass": ["electronic"], "dnb": ["electronic"], "triphop": ["electronic"],
     "dubstep": ["electronic"], "electro": ["electronic"],
     "hiphop": ["hiphop"], "rap": ["hiphop"], "rnb": ["hiphop"], "urban": ["hiphop"],
+    "randb": ["hiphop"], "rhythmandblues": ["hiphop"],  # "R&B", "Rhythm & Blues" normalised
     "trap": ["hiphop"],
     "jazz": ["jazz_classical"], "classical": ["jazz_classical"],
     "instrumental": ["jazz_classical"], "newage": ["jazz_classical"],
@@ -81,7 +83,8 @@ class Settings:
     # Cache
     cache_dir: str = option("", "Cache folder", "Cache", "Empty keeps it in the app's cache folder.")
     cache_format: str = option("ogg", "Cache format", "Cache",
-                               "ogg: compressed, about 0.5 MB a song; npy: 16-bit PCM, 3.8 MB a song.",
+                               "ogg: Vorbis, about 0.55 MB a song; npy: 16-bit PCM, 7.7 MB a song, "
+                               "faster to build and to read.",
                                choices=("ogg", "npy"))
     cache_budget_gb: float = option(0.0, "Cache size budget (GB)", "Cache", "0 means no limit.",
                                     minimum=0.0)

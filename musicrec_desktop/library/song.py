@@ -55,6 +55,8 @@ class LibraryScan:
     location: Path | None  # database file or first music folder
     songs: list[Song] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> rows
+    # reason -> songs kept with something ignored or missing ("file missing", "rating out of range")
+    notes: Counter[str] = field(default_factory=Counter)
 
     def by_key(self) -> dict[str, Song]:
         return {s.key: s for s in self.songs}

@@ -1,0 +1,120 @@
+"""Tray start-up time and idle memory: ``python bench/tray.py [--offscreen] [--idle S]``.
+
+Starts ``musicrec tray`` in a fresh data folder under Xvfb (or Qt's offscreen platform when Xvfb
+is missing or --offscreen is given), times launch -> tray icon shown (the running tray answers
+on its single-instance socket only after showing the icon), then measures resident memory and
+CPU time while it sits idle, and how long a SIGTERM takes to end it. Goals: 1.5 s and 150 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QCoreApplication  # noqa: E402
+
+from musicrec_desktop.app.single_instance import send, server_name  # noqa: E402
+from musicrec_desktop.paths import DataDirs  # noqa: E402
+
+VISIBLE_GOAL_S = 1.5
+RSS_GOAL_MB = 150.0
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_xvfb() -> tuple[subprocess.Popen, str] | None:
+    if shutil.which("Xvfb") is None:
+        return None
+    for number in range(90, 120):
+        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
+            server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not Path(f"/tmp/.X11-unix/X{number}").exists():
+                time.sleep(0.05)
+            return server, f":{number}"
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--offscreen", action="store_true", help="use Qt's offscreen platform")
+    parser.add_argument("--idle", type=float, default=10.0, help="seconds to settle, then seconds measured idle")
+    parser.add_argument("--runs", type=int, default=3, help="launches to time (the best and median are shown)")
+    args = parser.parse_args()
+    QCoreApplication([])  # for the local socket the tray answers on
+    xvfb = None if args.offscreen else start_xvfb()
+    env = dict(os.environ)
+    if xvfb is not None:
+        env["DISPLAY"], platform = xvfb[1], f"xcb on Xvfb {xvfb[1]}"
+        env.pop("QT_QPA_PLATFORM", None)
+    else:
+        env["QT_QPA_PLATFORM"], platform = "offscreen", "offscreen"
+    times, results = [], {}
+    try:
+        for run in range(args.runs):
+            with tempfile.TemporaryDirectory(prefix="musicrec-bench-") as data:
+                env["XDG_CONFIG_HOME"] = str(Path(data) / "xdg")
+                name = server_name(DataDirs.under(Path(data)).config)
+                start = time.monotonic()
+                tray = subprocess.Popen([sys.executable, "-m", "musicrec_desktop", "--data-dir", data,
+                                         "tray", "--no-update"], env=env, cwd=ROOT,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                reply = None
+                while reply is None and tray.poll() is None and time.monotonic() - start < 30:
+                    reply = send(name, "status", 200)
+                    if reply is None:
+                        time.sleep(0.01)
+                if reply is None:
+                    print(f"the tray did not start: {tray.stderr.read().decode()[-2000:]}", file=sys.stderr)
+                    tray.kill()
+                    return 1
+                times.append(time.monotonic() - start)
+                if run == args.runs - 1:
+                    time.sleep(args.idle)
+                    cpu0, t0 = cpu_s(tray.pid), time.monotonic()
+                    time.sleep(args.idle)
+                    results["idle_cpu_share"] = (cpu_s(tray.pid) - cpu0) / (time.monotonic() - t0)
+                    results["rss_mb"] = rss_mb(tray.pid)
+                stop = time.monotonic()
+                tray.send_signal(signal.SIGTERM)
+                results["exit_code"] = tray.wait(30)
+                results["quit_s"] = time.monotonic() - stop
+    finally:
+        if xvfb is not None:
+            xvfb[0].terminate()
+            xvfb[0].wait(10)
+    times.sort()
+    median = times[len(times) // 2]
+    print(f"platform: {platform}")
+    print(f"launch -> tray shown: best {times[0]:.2f} s, median {median:.2f} s over {len(times)} runs "
+          f"(goal {VISIBLE_GOAL_S} s) {'OK' if median <= VISIBLE_GOAL_S else 'MISSED'}")
+    print(f"idle resident memory after {2 * args.idle:.0f} s: {results['rss_mb']:.0f} MB "
+          f"(goal {RSS_GOAL_MB:.0f} MB) {'OK' if results['rss_mb'] <= RSS_GOAL_MB else 'MISSED'}")
+    print(f"idle CPU: {100 * results['idle_cpu_share']:.2f} % of one core over {args.idle:.0f} s")
+    print(f"SIGTERM -> exit: {results['quit_s']:.2f} s, exit code {results['exit_code']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

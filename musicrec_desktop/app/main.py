@@ -1,0 +1,102 @@
+"""``musicrec tray``: the application's life cycle around the tray icon (after aw-qt)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QSocketNotifier, QTimer
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+
+from musicrec_desktop.app.single_instance import SingleInstance, send, server_name
+from musicrec_desktop.app.tray import TrayApp
+from musicrec_desktop.context import AppContext
+from musicrec_desktop.pipeline import PipelineState, state_path
+
+log = logging.getLogger(__name__)
+
+STARTUP_UPDATE_S = 30  # bring in what changed while the tray was closed, once the desktop settled
+TRAY_WAIT_S = 10  # the desktop's tray may appear after us at login
+
+
+def route_signals(parent: QObject, on_signal: Callable[[], None]) -> QSocketNotifier:
+    """SIGINT/SIGTERM end up as a call of ``on_signal`` on the GUI thread.
+
+    Qt's event loop does not run Python signal handlers by itself; the C handler writes to a
+    socket that Qt watches, so a signal wakes the loop at once and no timer polls while idle.
+    """
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno())
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: None)  # the wakeup byte does the work
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, parent)
+
+    def woke() -> None:
+        try:
+            reader.recv(64)
+        except BlockingIOError:
+            return
+        log.info("signal received: quitting")
+        on_signal()
+
+    notifier.activated.connect(woke)
+    notifier._sockets = (reader, writer)  # kept alive as long as the notifier
+    return notifier
+
+
+def run_tray(ctx: AppContext, update_on_start: bool = True) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("musicrec")
+    app.setApplicationDisplayName("musicrec")
+    app.setQuitOnLastWindowClosed(False)  # closing a window must not end the tray
+    name = server_name(ctx.dirs.config)
+    if send(name, "show") is not None:
+        log.info("musicrec is already running; it was asked to show itself")
+        return 0
+
+    ctx.dirs.create()
+    tray = TrayApp(ctx)
+    tray.show()
+    instance = SingleInstance(name, lambda _message: f"ok {tray.status}", tray)
+    if not instance.listen():  # another launch won the race
+        tray.shutdown()
+        return 0 if send(name, "show") is not None else 1
+    instance.message.connect(lambda message: tray.show_progress() if message == "show" else None)
+    route_signals(tray, tray.quit)
+    app.aboutToQuit.connect(tray.shutdown)
+    _wait_for_system_tray(tray, TRAY_WAIT_S)
+    tray.restart_watcher()
+    if not PipelineState.load(state_path(ctx)).done:
+        tray.notify("musicrec", "Choose Rebuild model to learn your taste from your library.")
+    elif update_on_start:
+        QTimer.singleShot(STARTUP_UPDATE_S * 1000, lambda: tray.worker.start("update"))
+    code = app.exec()
+    instance.close()
+    return code
+
+
+def _wait_for_system_tray(tray: TrayApp, seconds: int) -> None:
+    """aw-qt waits for the tray; we check again with a timer (never sleep on the GUI thread) and
+    open the progress window if none appears, so the app is never invisible."""
+    if QSystemTrayIcon.isSystemTrayAvailable():
+        return
+    log.warning("no system tray yet; waiting up to %d s", seconds)
+    tries = {"left": seconds}
+
+    def check() -> None:
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            tray.icon.show()
+            return
+        tries["left"] -= 1
+        if tries["left"] > 0:
+            QTimer.singleShot(1000, check)
+        else:
+            log.warning("no system tray on this desktop: showing the progress window instead")
+            tray.show_progress()
+
+    QTimer.singleShot(1000, check)

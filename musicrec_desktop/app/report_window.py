@@ -1,0 +1,220 @@
+"""The model report: genre mAP, rating correlation with its baselines, cache figures and a map of
+the library (embeddings on their two main axes, coloured by genre, favourites ringed).
+
+The figures come from what the pipeline remembers (``state/pipeline.json``); the map is computed
+on a worker thread because it reads the library and every embedding.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from musicrec_desktop.app.plots import LibraryMap, pca_2d
+from musicrec_desktop.app.tasks import Task
+from musicrec_desktop.context import AppContext
+from musicrec_desktop.pipeline import PipelineState, state_path
+from musicrec_desktop.progress import CancelToken, ProgressCallback
+
+log = logging.getLogger(__name__)
+
+FAVOURITE_RATING = 0.8  # four stars or more
+MAX_MAP_SONGS = 20_000  # beyond this the map is a sample: a point per pixel says nothing more
+
+
+@dataclass
+class MapData:
+    xy: np.ndarray  # N x 2 float32
+    genres: list[str]
+    favourite: np.ndarray  # N bool
+    keys: list[str]
+    labels: list[str]
+
+
+def load_map(ctx: AppContext) -> MapData:
+    """Reads the library and the current encoder's embeddings; projects them to 2-D (PCA)."""
+    from musicrec_desktop.library import load_library
+    from musicrec_desktop.library.genres import GenreMapper
+    from musicrec_desktop.store.embeddings import EmbeddingStore
+
+    empty = MapData(np.zeros((0, 2), np.float32), [], np.zeros(0, bool), [], [])
+    if not ctx.dirs.embeddings_db.exists():
+        return empty
+    with EmbeddingStore(ctx.dirs.embeddings_db) as store:
+        model = store.current_model()
+        if model is None:
+            return empty
+        keys, vectors = store.load(model)
+    songs = load_library(ctx.settings, ctx.dirs).by_key()
+    known = [i for i, k in enumerate(keys) if k in songs]
+    if len(known) > MAX_MAP_SONGS:
+        known = sorted(np.random.default_rng(0).choice(known, MAX_MAP_SONGS, replace=False).tolist())
+    keys = [keys[i] for i in known]
+    mapper = GenreMapper.from_settings(ctx.settings)
+    genres = []
+    for key in keys:
+        categories = mapper.categories(songs[key].genre)
+        # The first category names the colour; a genre with no category is "other".
+        genres.append(categories[0] if categories else "other" if songs[key].genre.strip()
+                      else "no genre")
+    favourite = np.array([(songs[k].rating or 0.0) >= FAVOURITE_RATING for k in keys], dtype=bool)
+    labels = [songs[k].display_name for k in keys]
+    return MapData(pca_2d(vectors[known]), genres, favourite, keys, labels)
+
+
+def _number(value: Any, digits: int = 3) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, int | float) else "–"
+
+
+def _size(n: Any) -> str:
+    if not isinstance(n, int | float):
+        return "–"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+class ReportWindow(QWidget):
+    song_clicked = Signal(str)  # the song key of a point clicked on the map
+
+    def __init__(self, ctx: AppContext, parent_object: Any = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self._task: Task | None = None
+        self.setWindowTitle("musicrec: model report")
+        self.resize(980, 680)
+        layout = QHBoxLayout(self)
+        left = QVBoxLayout()
+        layout.addLayout(left, 2)
+
+        figures_box = QGroupBox("How well the model knows your music")
+        grid = QGridLayout(figures_box)
+        self.genre_map = QLabel("–")
+        self.knn = QLabel("–")
+        self.rating = QLabel("–")
+        self.rated = QLabel("–")
+        for row, (title, label) in enumerate((("Genre mAP (held-out songs)", self.genre_map),
+                                              ("Genre k-NN accuracy", self.knn),
+                                              ("Rating correlation (Spearman)", self.rating),
+                                              ("Rated songs", self.rated))):
+            grid.addWidget(QLabel(title), row, 0)
+            label.setStyleSheet("font-weight: bold;")
+            grid.addWidget(label, row, 1)
+        left.addWidget(figures_box)
+
+        eval_box = QGroupBox("Rating model against its baselines (out-of-fold)")
+        eval_layout = QVBoxLayout(eval_box)
+        self.evaluation = QTableWidget(0, 4)
+        self.evaluation.setHorizontalHeaderLabels(["Predictor", "Pearson", "Spearman", "RMSE"])
+        self.evaluation.verticalHeader().hide()
+        header = self.evaluation.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.evaluation.setMaximumHeight(150)
+        eval_layout.addWidget(self.evaluation)
+        self.rating_note = QLabel()
+        self.rating_note.setWordWrap(True)
+        eval_layout.addWidget(self.rating_note)
+        left.addWidget(eval_box)
+
+        cache_box = QGroupBox("Cache")
+        self.cache_grid = QGridLayout(cache_box)
+        left.addWidget(cache_box)
+
+        self.top = QLabel()
+        self.top.setWordWrap(True)
+        top_box = QGroupBox("Top recommendations")
+        QVBoxLayout(top_box).addWidget(self.top)
+        left.addWidget(top_box)
+        left.addStretch(1)
+
+        map_box = QGroupBox("Your library (click a song to play it)")
+        map_layout = QVBoxLayout(map_box)
+        self.map = LibraryMap()
+        self.map.song_clicked.connect(self.song_clicked)
+        map_layout.addWidget(self.map)
+        layout.addWidget(map_box, 3)
+
+    def reload(self) -> None:
+        """Shows the latest figures and recomputes the map in the background."""
+        self.show_figures(PipelineState.load(state_path(self.ctx)).figures)
+        if self._task is not None:
+            return
+        ctx = AppContext(self.ctx.dirs, self.ctx.settings)
+
+        def job(_progress: ProgressCallback, _cancel: CancelToken) -> MapData:
+            return load_map(ctx)
+
+        self.map.set_message("Loading the map…")
+        self._task = Task(job, "library map", self)
+        self._task.done.connect(self._map_loaded)
+        self._task.start()
+
+    def _map_loaded(self, data: MapData | None, error: BaseException | None) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.wait()
+            task.deleteLater()
+        if error is not None:
+            self.map.set_message(f"The map is not available: {error}")
+            return
+        assert data is not None
+        self.map.set_points(data.xy, data.genres, data.favourite, data.keys, data.labels)
+
+    def wait_for_map(self, timeout_ms: int = 30_000) -> None:
+        if self._task is not None:
+            self._task.wait(timeout_ms)
+
+    def show_figures(self, figures: dict[str, dict[str, Any]]) -> None:
+        encoder, rating = figures.get("encoder", {}), figures.get("rating", {})
+        self.genre_map.setText(_number(encoder.get("genre_map")))
+        self.knn.setText(_number(encoder.get("knn_accuracy")))
+        self.rating.setText(_number(rating.get("spearman")))
+        self.rated.setText(str(rating.get("n_rated", "–")))
+        rows = []
+        if rating:
+            rows.append(("rating model", rating))
+        rows += list(rating.get("baselines", {}).items())
+        self.evaluation.setRowCount(len(rows))
+        for row, (name, values) in enumerate(rows):
+            self.evaluation.setItem(row, 0, QTableWidgetItem(name))
+            for column, key in enumerate(("pearson", "spearman", "rmse"), start=1):
+                self.evaluation.setItem(row, column, QTableWidgetItem(_number(values.get(key))))
+        self.rating_note.setText(rating.get("message", "") or
+                                 ("" if rating else "Not trained yet: choose Rebuild model."))
+        self._show_cache(figures.get("cache", {}))
+        top = figures.get("recommend", {}).get("top", [])
+        self.top.setText("\n".join(f"{i}. {row['song']}" + (f": {row['reason']}" if row.get("reason") else "")
+                                   for i, row in enumerate(top, start=1)) or "None yet.")
+
+    def _show_cache(self, cache: dict[str, Any]) -> None:
+        while self.cache_grid.count():
+            item = self.cache_grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        skipped = cache.get("skipped", {})
+        rows = [("Songs cached", str(cache.get("songs", "–"))),
+                ("Cache size", _size(cache.get("total_bytes"))),
+                ("Added in the last run", str(cache.get("cached", "–"))),
+                ("Removed in the last run", str(cache.get("removed", "–"))),
+                ("Songs skipped", str(sum(skipped.values())) if isinstance(skipped, dict) else "–")]
+        for row, (title, value) in enumerate(rows):
+            self.cache_grid.addWidget(QLabel(title), row, 0)
+            self.cache_grid.addWidget(QLabel(value), row, 1)

@@ -1,0 +1,342 @@
+"""The tray icon, its menu and what each entry does. Windows are made the first time they open."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
+
+from musicrec_desktop.app import autostart
+from musicrec_desktop.app.icons import state_icon
+from musicrec_desktop.app.logtail import LogTail
+from musicrec_desktop.app.messages import describe
+from musicrec_desktop.app.player import PlayerCommands
+from musicrec_desktop.app.tasks import Task
+from musicrec_desktop.app.worker import PipelineFactory, PipelineWorker, default_pipelines
+from musicrec_desktop.context import AppContext
+from musicrec_desktop.paths import DataDirs
+from musicrec_desktop.pipeline import PipelineReport, PipelineState, state_path
+from musicrec_desktop.progress import CancelToken, Progress, ProgressCallback
+from musicrec_desktop.settings import Settings
+from musicrec_desktop.watch import LibraryChanges, LibraryWatcher
+
+log = logging.getLogger(__name__)
+
+LONG_WORK_S = 20.0  # a run that took longer than this ends with a notification
+STAGE_TITLES = {"library": "Reading the library", "cache": "Caching songs",
+                "encoder": "Training the encoder", "embed": "Embedding songs",
+                "rating": "Learning your ratings", "recommend": "Making recommendations"}
+
+
+def data_root(dirs: DataDirs) -> Path | None:
+    """The ``--data-dir`` the app was started with, or None for the standard folders."""
+    return None if dirs == DataDirs.default() else dirs.config.parent
+
+
+class TrayApp(QObject):
+    """The tray icon and menu; owns the worker, the library watcher and the windows."""
+
+    notified = Signal(str, str)  # title, text: every notification, shown or not
+    library_changed = Signal(object)  # LibraryChanges, from the watcher's thread
+    status_changed = Signal(str)  # "idle", "working", "error"
+
+    def __init__(self, ctx: AppContext, player: PlayerCommands | None = None,
+                 pipelines: PipelineFactory = default_pipelines, watch_quiet_s: float = 5.0,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.player = player or PlayerCommands()
+        self.worker = PipelineWorker(ctx, pipelines, self)
+        self.log_tail = LogTail()
+        self.log_tail.attach()
+        self.watch_quiet_s = watch_quiet_s
+        self.watcher: LibraryWatcher | None = None
+        self.status = "idle"
+        self.status_text = "Idle"
+        self.last_error: BaseException | None = None
+        self._player_tasks: set[Task] = set()
+        self._last_tooltip = 0.0
+        self._progress_window: Any = None
+        self._report_window: Any = None
+        self._settings_dialog: Any = None
+
+        self.icon = QSystemTrayIcon(state_icon("idle"), self)
+        self.menu = QMenu()
+        self.actions: dict[str, QAction] = {}
+        self._build_menu()
+        self.icon.setContextMenu(self.menu)
+        self.icon.activated.connect(self._activated)
+        self.worker.started.connect(self._work_started)
+        self.worker.progressed.connect(self._progressed)
+        self.worker.finished.connect(self._work_finished)
+        self.worker.paused_changed.connect(self._paused_changed)
+        self.library_changed.connect(self._library_changed)
+        self._set_status("idle", "Idle")
+
+    # -- menu ------------------------------------------------------------------------------------
+    def _add(self, name: str, text: str, slot: Callable[[], Any], menu: QMenu | None = None) -> QAction:
+        action = (menu or self.menu).addAction(text)
+        action.triggered.connect(lambda _checked=False: slot())
+        self.actions[name] = action
+        return action
+
+    def _build_menu(self) -> None:
+        self._add("play_recommended", "Play recommended", self.play_recommended)
+        self._add("radio", "Radio from current song", self.radio_from_current)
+        self.playlists_menu = self.menu.addMenu("Playlists")
+        self.playlists_menu.aboutToShow.connect(self.fill_playlists)
+        self.actions["playlists"] = self.playlists_menu.menuAction()
+        self.menu.addSeparator()
+        self._add("rebuild", "Rebuild model", lambda: self.start_work("rebuild"))
+        self._add("update", "Update library", lambda: self.start_work("update"))
+        self._add("pause", "Pause work", self.toggle_pause)
+        self._add("cancel", "Cancel work", self.cancel_work)
+        self.menu.addSeparator()
+        self._add("report", "Model report…", self.show_report)
+        self._add("settings", "Settings…", self.show_settings)
+        self.menu.addSeparator()
+        self._add("quit", "Quit", self.quit)
+        self._sync_work_actions()
+
+    def fill_playlists(self) -> None:
+        """The generated playlists the last run wrote (read when the submenu opens)."""
+        self.playlists_menu.clear()
+        figures = PipelineState.load(state_path(self.ctx)).figures.get("recommend", {})
+        playlists = [Path(p) for p in figures.get("playlists", []) if Path(p).is_file()]
+        if not playlists:
+            self.playlists_menu.addAction("None yet: choose Rebuild model").setEnabled(False)
+        for path in playlists:
+            action = self.playlists_menu.addAction(path.stem)
+            action.setData(str(path))
+            action.triggered.connect(lambda _c=False, p=path: self.push_playlist(p))
+
+    def _sync_work_actions(self) -> None:
+        busy = self.worker.busy
+        self.actions["pause"].setEnabled(busy)
+        self.actions["cancel"].setEnabled(busy)
+        self.actions["pause"].setText("Resume work" if self.worker.paused else "Pause work")
+        self.actions["rebuild"].setEnabled(not busy)
+
+    # -- what the entries do ---------------------------------------------------------------------
+    def play_recommended(self) -> None:
+        self._player_task("Play recommended", self.player.play_recommended)
+
+    def radio_from_current(self) -> None:
+        self._player_task("Radio", self.player.radio_from_current)
+
+    def push_playlist(self, path: Path) -> None:
+        self._player_task(f"Playlist {path.stem}", lambda ctx: self.player.push_playlist(ctx, path))
+
+    def play_song(self, key: str) -> None:
+        self._player_task("Play song", lambda ctx: self.player.play_song(ctx, key))
+
+    def _player_task(self, title: str, call: Callable[[AppContext], Any]) -> Task:
+        ctx = AppContext(self.ctx.dirs, self.ctx.settings)
+
+        def job(_progress: ProgressCallback, _cancel: CancelToken) -> Any:
+            return call(ctx)
+
+        task = Task(job, title, self)
+        task.done.connect(lambda result, error, t=task: self._player_done(t, title, error))
+        self._player_tasks.add(task)
+        task.start()
+        return task
+
+    def _player_done(self, task: Task, title: str, error: BaseException | None) -> None:
+        task.wait()
+        self._player_tasks.discard(task)
+        task.deleteLater()
+        if error is not None:
+            self.notify(f"{title} failed", describe(error, self.ctx.dirs.logs), error=True)
+
+    def start_work(self, kind: str) -> bool:
+        started = self.worker.start(kind)
+        if not started and kind != "update":
+            self.notify("Busy", "Other work is running; cancel it first.")
+        return started
+
+    def toggle_pause(self) -> None:
+        if self.worker.paused:
+            self.worker.resume()
+        else:
+            self.worker.pause()
+
+    def cancel_work(self) -> None:
+        self.worker.cancel()
+        self._set_status("working", "Stopping after the current step…")
+
+    # -- worker signals --------------------------------------------------------------------------
+    def _work_started(self, kind: str, stages: list[str]) -> None:
+        self.last_error = None
+        self._set_status("working", "Starting…")
+        self._sync_work_actions()
+        if self._progress_window is not None:
+            self._progress_window.begin(stages)
+
+    def _progressed(self, progress: Progress) -> None:
+        if self._progress_window is not None:
+            self._progress_window.on_progress(progress)
+        now = time.monotonic()
+        if now - self._last_tooltip < 0.5 and progress.done < progress.total:
+            return  # the tooltip need not change more than twice a second
+        self._last_tooltip = now
+        title = STAGE_TITLES.get(progress.stage, progress.stage)
+        text = title
+        if progress.total:
+            text += f" {progress.fraction:.0%}"
+        if progress.eta_s:
+            text += f", {progress.eta_s / 60:.0f} min left" if progress.eta_s >= 60 else \
+                f", {progress.eta_s:.0f} s left"
+        self._set_status("working", text)
+
+    def _work_finished(self, report: PipelineReport | None, error: BaseException | None) -> None:
+        self._sync_work_actions()
+        failure = error or (report.error if report else None)
+        if self._progress_window is not None:
+            self._progress_window.end(report, failure)
+        if failure is not None:
+            self.last_error = failure
+            self._set_status("error", f"Failed: {failure}")
+            self.notify("musicrec: work failed", describe(failure, self.ctx.dirs.logs), error=True)
+            return
+        assert report is not None
+        self._set_status("idle", report.summary())
+        if report.cancelled or (report.ran and report.seconds >= LONG_WORK_S):
+            self.notify("musicrec", report.summary())
+        if self._report_window is not None:
+            self._report_window.reload()
+        self.restart_watcher()  # the library location may be known only now
+
+    def _paused_changed(self, paused: bool) -> None:
+        self._sync_work_actions()
+        self._set_status("working", "Paused" if paused else "Resuming…")
+
+    # -- status, notifications -------------------------------------------------------------------
+    def _set_status(self, status: str, text: str) -> None:
+        changed = status != self.status
+        self.status, self.status_text = status, text
+        if changed:
+            self.icon.setIcon(state_icon(status))
+        self.icon.setToolTip(f"musicrec: {text}")
+        if changed:
+            self.status_changed.emit(status)
+
+    def notify(self, title: str, text: str, error: bool = False) -> None:
+        self.notified.emit(title, text)
+        if not self.ctx.settings.notifications:
+            return
+        kind = QSystemTrayIcon.MessageIcon.Critical if error else QSystemTrayIcon.MessageIcon.Information
+        self.icon.showMessage(title, text, kind, 10_000)
+
+    # -- windows ---------------------------------------------------------------------------------
+    def progress_window(self) -> Any:
+        if self._progress_window is None:
+            from musicrec_desktop.app.progress_window import ProgressWindow
+
+            self._progress_window = ProgressWindow(self)
+        return self._progress_window
+
+    def report_window(self) -> Any:
+        if self._report_window is None:
+            from musicrec_desktop.app.report_window import ReportWindow
+
+            self._report_window = ReportWindow(self.ctx, self)
+            self._report_window.song_clicked.connect(self.play_song)
+        return self._report_window
+
+    def settings_dialog(self) -> Any:
+        if self._settings_dialog is None:
+            from musicrec_desktop.app.settings_dialog import SettingsDialog
+
+            self._settings_dialog = SettingsDialog(self.ctx)
+            self._settings_dialog.saved.connect(self.settings_saved)
+        return self._settings_dialog
+
+    def show_progress(self) -> None:
+        _raise(self.progress_window())
+
+    def show_report(self) -> None:
+        window = self.report_window()
+        window.reload()
+        _raise(window)
+
+    def show_settings(self) -> None:
+        dialog = self.settings_dialog()
+        dialog.load(self.ctx.settings)
+        _raise(dialog)
+
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (QSystemTrayIcon.ActivationReason.Trigger,
+                      QSystemTrayIcon.ActivationReason.DoubleClick):
+            self.show_progress()
+
+    def settings_saved(self, settings: Settings) -> None:
+        """The dialog saved new settings: keep autostart and the watcher in line with them."""
+        try:
+            autostart.apply(settings.autostart, data_root(self.ctx.dirs))
+        except OSError as exc:
+            self.notify("Start with the desktop", f"Could not change {autostart.entry_path()}: {exc}",
+                        error=True)
+        self.restart_watcher()
+
+    # -- library watching ------------------------------------------------------------------------
+    def watched_database(self) -> Path | None:
+        """The player database the library is read from, if any (found the same way)."""
+        from musicrec_desktop.errors import LibraryError
+        from musicrec_desktop.library import resolve_source
+
+        try:
+            _source, database = resolve_source(self.ctx.settings)
+        except LibraryError as exc:
+            log.warning("not watching the player database: %s", exc)
+            return None
+        return database
+
+    def restart_watcher(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+        settings = self.ctx.settings
+        database = self.watched_database()
+        if not settings.watch_library or not (settings.music_folders or database):
+            return
+        self.watcher = LibraryWatcher([Path(f) for f in settings.music_folders], database,
+                                      self.library_changed.emit, self.watch_quiet_s)
+        self.watcher.start()
+
+    def _library_changed(self, changes: LibraryChanges) -> None:
+        log.info("library changed (%d song files%s): updating", len(changes.songs),
+                 ", ratings" if changes.database else "")
+        self.worker.start("update")
+
+    # -- life cycle ------------------------------------------------------------------------------
+    def show(self) -> None:
+        self.icon.show()
+
+    def shutdown(self, timeout_ms: int = 60_000) -> None:
+        """Stops the watcher, cancels work and waits for every thread."""
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+        self.worker.stop(timeout_ms)
+        for task in list(self._player_tasks):
+            task.wait(timeout_ms)
+        self._player_tasks.clear()
+        self.log_tail.detach()
+        self.icon.hide()
+
+    def quit(self) -> None:
+        self.shutdown()
+        QTimer.singleShot(0, QApplication.quit)
+
+
+def _raise(widget: Any) -> None:
+    widget.show()
+    widget.raise_()
+    widget.activateWindow()

@@ -1,0 +1,116 @@
+"""Adapts the Qt-free pipeline to signals; the pipeline runs on a QThread, one run at a time.
+
+``start("rebuild")`` retrains the encoder and everything after it, ``start("run")`` does what is
+not up to date, ``start("update")`` brings library changes in without training the encoder. An
+update asked for while something runs is kept and started when that run ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from musicrec_desktop.app.tasks import Task
+from musicrec_desktop.context import AppContext
+from musicrec_desktop.pipeline import Pipeline, PipelineReport, PipelineState, full_pipeline, update_pipeline
+from musicrec_desktop.progress import CancelToken, ProgressCallback
+
+log = logging.getLogger(__name__)
+
+KINDS = ("run", "rebuild", "update")
+PipelineFactory = Callable[[str], Pipeline]
+
+
+def default_pipelines(kind: str) -> Pipeline:
+    return update_pipeline() if kind == "update" else full_pipeline()
+
+
+class PipelineWorker(QObject):
+    """Owns the worker thread. Signals arrive on the GUI thread; the thread never touches widgets."""
+
+    started = Signal(str, list)  # kind, stage names in order
+    progressed = Signal(object)  # Progress
+    finished = Signal(object, object)  # (PipelineReport | None, unexpected error | None)
+    paused_changed = Signal(bool)
+
+    def __init__(self, ctx: AppContext, pipelines: PipelineFactory = default_pipelines,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.pipelines = pipelines
+        self.kind: str | None = None
+        self._task: Task | None = None
+        self._queued: str | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._task is not None
+
+    @property
+    def paused(self) -> bool:
+        return self._task is not None and self._task.cancel_token.paused
+
+    def start(self, kind: str) -> bool:
+        """Starts a run; False when one is running (an update is then queued)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind of run {kind!r}")
+        if self._task is not None:
+            if kind == "update":
+                self._queued = "update"
+            log.info("%s asked for while %s runs", kind, self.kind)
+            return False
+        # A snapshot: settings saved while this runs apply to the next run, not halfway through.
+        ctx = AppContext(self.ctx.dirs, self.ctx.settings)
+        pipeline = self.pipelines(kind)
+        state = PipelineState(force={"encoder"} if kind == "rebuild" else set())
+
+        def job(progress: ProgressCallback, cancel: CancelToken) -> PipelineReport:
+            return pipeline.run(ctx, state, progress, cancel)
+
+        task = Task(job, f"pipeline-{kind}", self)
+        task.progressed.connect(self.progressed)
+        task.done.connect(self._done)
+        self._task, self.kind = task, kind
+        task.start()
+        self.started.emit(kind, pipeline.names)
+        return True
+
+    def pause(self) -> None:
+        if self._task is not None and not self.paused:
+            self._task.cancel_token.pause()
+            self.paused_changed.emit(True)
+
+    def resume(self) -> None:
+        if self._task is not None and self.paused:
+            self._task.cancel_token.resume()
+            self.paused_changed.emit(False)
+
+    def cancel(self) -> None:
+        self._queued = None
+        if self._task is not None:
+            self._task.cancel_token.cancel()
+
+    def stop(self, timeout_ms: int = 60_000) -> bool:
+        """Cancels and waits for the thread (on quit). True when no thread is left running."""
+        task, self._queued = self._task, None
+        if task is None:
+            return True
+        task.done.disconnect(self._done)
+        ended = task.stop(timeout_ms)
+        if not ended:
+            log.warning("the worker did not stop within %d s", timeout_ms // 1000)
+        self._task = None
+        return ended
+
+    def _done(self, report: PipelineReport | None, error: BaseException | None) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.wait()  # the thread is returning from run(); join it before it is dropped
+            task.deleteLater()
+        self.kind = None
+        self.finished.emit(report, error)
+        queued, self._queued = self._queued, None
+        if queued:
+            self.start(queued)

@@ -1,0 +1,271 @@
+"""Filling the chunk cache from the library: incremental, resumable, parallel, cancellable.
+
+One build at a time holds ``build.lock`` in the cache root. The build process decides what to do,
+workers decode and write files, and the build process commits one index row per finished song.
+A build killed at any moment leaves only complete rows; the files it had not committed yet are
+deleted by the next build, which carries on with the songs still to do.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import fcntl
+import hashlib
+import logging
+import multiprocessing
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from musicrec_desktop.audio._worker import (
+    DATA_FOLDER,
+    SongJob,
+    SongResult,
+    cache_song,
+    init_worker,
+    ping,
+)
+from musicrec_desktop.audio.cache import cache_root
+from musicrec_desktop.audio.chunks import LAYOUT_VERSION
+from musicrec_desktop.audio.index import CacheIndex, IndexRow, identity_of
+from musicrec_desktop.errors import CacheError
+from musicrec_desktop.library.song import Song
+from musicrec_desktop.paths import DataDirs
+from musicrec_desktop.progress import CancelToken, ProgressCallback, RateMeter, ignore_progress
+from musicrec_desktop.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "build.lock"
+CRASHES_BEFORE_SKIP = 2  # a song in flight during this many worker crashes is skipped
+
+
+@dataclass
+class CacheReport:
+    cached: int = 0  # songs decoded and written by this build
+    up_to_date: int = 0  # songs already cached and unchanged
+    skipped: Counter[str] = field(default_factory=Counter)  # reason -> songs (new and recorded before)
+    removed: int = 0  # entries of songs no longer in the library, deleted
+    bytes: int = 0  # bytes written by this build
+    seconds: float = 0.0
+    attempted: int = 0  # songs decoded by this build (cached + newly skipped)
+    total_bytes: int = 0  # the whole cache after the build
+    songs: int = 0  # cached songs after the build
+
+
+def file_id(song_key: str) -> str:
+    return hashlib.sha1(song_key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def build_cache(songs: Sequence[Song], settings: Settings, dirs: DataDirs,
+                progress: ProgressCallback = ignore_progress, cancel: CancelToken | None = None,
+                workers: int | None = None, *, collect: bool = True) -> CacheReport:
+    """Caches every local song of ``songs``; returns what was done.
+
+    ``collect`` deletes the entries of songs that are not in ``songs`` (they left the library);
+    pass False when ``songs`` is only part of the library. ``workers`` (default: the
+    ``num_workers`` setting) is the number of decoding processes; 0 decodes in this process.
+    Raises ``CacheError`` when the cache cannot be written (full disk, another build running) and
+    ``Cancelled`` on cancel; the rows committed until then stay valid.
+    """
+    started = time.monotonic()
+    root = cache_root(settings, dirs)
+    fmt = settings.cache_format
+    workers = settings.num_workers if workers is None else workers
+    budget = int(settings.cache_budget_gb * 1e9)
+    report = CacheReport()
+    root.mkdir(parents=True, exist_ok=True)
+    with _build_lock(root):
+        index = CacheIndex(root, create=True)
+        try:
+            rows = index.rows()
+            _delete_orphans(root, rows)
+            local = _unique_local(songs)
+            if collect:
+                gone = [k for k in rows if k not in local]
+                index.remove(gone)
+                for key in gone:
+                    _unlink(root, rows.pop(key).file)
+                report.removed = len(gone)
+            jobs = _plan(local, rows, fmt, root, report)
+            total_bytes = sum(r.bytes for r in rows.values())
+            _run(jobs, rows, index, fmt, root, budget, total_bytes, workers, progress, cancel, report)
+            rows = index.rows()
+            report.total_bytes = sum(r.bytes for r in rows.values())
+            report.songs = sum(1 for r in rows.values() if r.cached)
+        finally:
+            index.close()
+    report.seconds = time.monotonic() - started
+    log.info("cache: %d cached, %d up to date, %d skipped, %d removed in %.1f s", report.cached,
+             report.up_to_date, sum(report.skipped.values()), report.removed, report.seconds)
+    return report
+
+
+@contextlib.contextmanager
+def _build_lock(root: Path) -> Iterator[None]:
+    with open(root / LOCK_NAME, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise CacheError(f"another cache build is running in {root}") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _unique_local(songs: Sequence[Song]) -> dict[str, Song]:
+    return {s.key: s for s in songs if s.path is not None and s.available}
+
+
+def _plan(local: dict[str, Song], rows: dict[str, IndexRow], fmt: str, root: Path,
+          report: CacheReport) -> list[tuple[SongJob, str]]:
+    """The songs that need decoding, each with its file identity; counts the others in ``report``."""
+    jobs = []
+    for key, song in local.items():
+        path = str(song.path)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            report.skipped["missing"] += 1  # not recorded: a stat is cheap, so it is retried
+            continue
+        except OSError:
+            report.skipped["unreadable"] += 1
+            continue
+        identity = identity_of(path, st.st_size, st.st_mtime_ns, song.beginning_s, song.length_s)
+        row = rows.get(key)
+        if row is not None and row.identity == identity:
+            if not row.cached:
+                report.skipped[row.reason or "unknown"] += 1  # recorded before; retried once it changes
+                continue
+            if row.fmt == fmt and row.layout == LAYOUT_VERSION:
+                report.up_to_date += 1
+                continue
+        jobs.append((SongJob(key, path, song.beginning_s, song.length_s, fmt, str(root), file_id(key)),
+                     identity))
+    return jobs
+
+
+def _run(jobs: list[tuple[SongJob, str]], rows: dict[str, IndexRow], index: CacheIndex, fmt: str,
+         root: Path, budget: int, total_bytes: int, workers: int, progress: ProgressCallback,
+         cancel: CancelToken | None, report: CacheReport) -> None:
+    meter = RateMeter(len(jobs))
+    progress(meter.report("cache", 0, "caching songs"))
+    identities = {job.song_key: identity for job, identity in jobs}
+    results = _results([job for job, _ in jobs], workers, cancel, root)
+    for done, (job, result) in enumerate(results, start=1):
+        if result.fatal:
+            raise CacheError(f"{result.fatal}; the {report.cached} songs cached so far are kept "
+                             "and the cache is consistent")
+        if cancel is not None and cancel.cancelled:
+            _unlink(root, result.file)  # checked again before storing: a cancel stores nothing more
+            cancel.check()
+        if result.file and budget and total_bytes + result.nbytes > budget:
+            _unlink(root, result.file)
+            report.skipped["over_budget"] += 1  # not recorded: cached once the budget allows
+        elif result.file:
+            index.put_cached(job.song_key, identities[job.song_key], job.path, fmt, LAYOUT_VERSION,
+                             result.file, result.offsets, result.seconds, result.starts, result.nbytes)
+            old = rows.get(job.song_key)
+            total_bytes += result.nbytes - (old.bytes if old else 0)
+            if old is not None:
+                _unlink(root, old.file)
+            report.cached += 1
+            report.bytes += result.nbytes
+        else:
+            index.put_skipped(job.song_key, identities[job.song_key], job.path, result.reason or "unknown",
+                              result.detail)
+            old = rows.get(job.song_key)
+            if old is not None:
+                _unlink(root, old.file)
+            log.info("skipped %s: %s %s", job.path, result.reason, result.detail)
+            report.skipped[result.reason or "unknown"] += 1
+        report.attempted += 1
+        progress(meter.report("cache", done, Path(job.path).name,
+                              cached=report.cached, skipped=sum(report.skipped.values())))
+
+
+def _results(jobs: list[SongJob], workers: int, cancel: CancelToken | None, root: Path
+             ) -> Iterator[tuple[SongJob, SongResult]]:
+    """Each job with its result, in the order they finish."""
+    if workers <= 0:
+        for job in jobs:
+            if cancel is not None:
+                cancel.check()
+            yield job, cache_song(job)
+        return
+    queue = list(reversed(jobs))
+    crashes: Counter[str] = Counter()
+    while queue:
+        pool = _start_pool(workers)
+        pending: dict[cf.Future, SongJob] = {}
+        try:
+            while queue or pending:
+                # Keep a few jobs per worker in flight: enough to stay busy, few to throw away on cancel.
+                while queue and len(pending) < 2 * workers:
+                    if cancel is not None:
+                        cancel.check()
+                    job = queue.pop()
+                    pending[pool.submit(cache_song, job)] = job
+                finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for future in finished:
+                    job = pending[future]
+                    result = future.result()  # raises BrokenProcessPool when a worker died
+                    del pending[future]
+                    yield job, result
+        except cf.process.BrokenProcessPool:
+            # A decoder crashed a worker (a damaged file can do that): retry what was in flight in a
+            # fresh pool, and skip a song once it was in flight during repeated crashes.
+            for job in pending.values():
+                crashes[job.song_key] += 1
+                if crashes[job.song_key] >= CRASHES_BEFORE_SKIP:
+                    yield job, SongResult(job.song_key, reason="decoder_crashed",
+                                          detail="the decoder crashed on this file")
+                else:
+                    queue.append(job)
+            log.warning("a cache worker crashed; restarting the workers")
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            # Stopped early (cancel, full disk): files finished but never committed go now.
+            for future in pending:
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    _unlink(root, future.result().file)
+
+
+def _start_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """A pool whose workers are known to start (so that a crash later is a song's doing)."""
+    # spawn, not fork: the caller may be a Qt app with threads, and fork copies their locks.
+    pool = cf.ProcessPoolExecutor(max_workers=workers, initializer=init_worker,
+                                  mp_context=multiprocessing.get_context("spawn"))
+    try:
+        pool.submit(ping).result(timeout=120)
+    except (cf.process.BrokenProcessPool, cf.TimeoutError) as exc:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise CacheError(f"the cache worker processes do not start ({exc or type(exc).__name__}); "
+                         "try --workers 0") from exc
+    return pool
+
+
+def _delete_orphans(root: Path, rows: dict[str, IndexRow]) -> None:
+    """Deletes files no row names: temporary files and files of a build killed before committing."""
+    known = {r.file for r in rows.values() if r.file}
+    data = root / DATA_FOLDER
+    if not data.is_dir():
+        return
+    for folder in os.scandir(data):
+        if not folder.is_dir():
+            continue
+        for entry in os.scandir(folder.path):
+            if f"{DATA_FOLDER}/{folder.name}/{entry.name}" not in known:
+                log.debug("deleting orphan cache file %s", entry.path)
+                Path(entry.path).unlink(missing_ok=True)
+
+
+def _unlink(root: Path, file: str | None) -> None:
+    if file:
+        (root / file).unlink(missing_ok=True)
+

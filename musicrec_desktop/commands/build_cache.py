@@ -1,0 +1,65 @@
+"""``musicrec build-cache [--workers N] [--folder DIR] [--json]``: fill the audio chunk cache."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from musicrec_desktop.commands._output import add_json_flag, print_json
+from musicrec_desktop.context import AppContext
+from musicrec_desktop.progress import CancelToken, ignore_progress
+
+ORDER = 20
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "build-cache", help="decode every song's chunks into the audio cache (incremental)",
+        description="Caches 16 kHz chunks of every local song. Only new and changed songs are "
+                    "decoded; songs gone from the library are removed from the cache. Ctrl+C stops "
+                    "and keeps what is done; the next build carries on.")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="decoding processes (default: the num_workers setting; 0: no extra processes)")
+    parser.add_argument("--folder", metavar="DIR", action="append",
+                        help="cache the audio files of this folder instead of the library "
+                             "(repeatable; entries of other songs are kept)")
+    add_json_flag(parser)
+    parser.set_defaults(run=run)
+
+
+def run(ctx: AppContext, args: argparse.Namespace) -> int:
+    from musicrec_desktop.audio.build import build_cache
+    from musicrec_desktop.commands.run import ConsoleProgress
+
+    if args.workers is not None and args.workers < 0:
+        raise SystemExit("musicrec build-cache: --workers must be 0 or more")
+    ctx.dirs.create()
+    if args.folder:
+        from musicrec_desktop.library.folders import scan_folders
+
+        scan = scan_folders(args.folder)
+    else:
+        from musicrec_desktop.library import load_library
+
+        scan = load_library(ctx.settings, ctx.dirs)
+    progress = ConsoleProgress(sys.stderr) if sys.stderr.isatty() else ignore_progress
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    try:
+        report = build_cache(scan.local_songs, ctx.settings, ctx.dirs, progress, cancel,
+                             workers=args.workers, collect=not args.folder)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if args.json:
+        print_json(report.__dict__)
+        return 0
+    skipped = sum(report.skipped.values())
+    print(f"cached {report.cached}, up to date {report.up_to_date}, skipped {skipped}, "
+          f"removed {report.removed} in {report.seconds:.1f} s")
+    for reason, count in report.skipped.most_common():
+        print(f"  skipped {count}: {reason}")
+    per_song = report.total_bytes / report.songs if report.songs else 0
+    print(f"cache: {report.songs} songs, {report.total_bytes / 1e6:.1f} MB "
+          f"({per_song / 1e6:.2f} MB a song)")
+    return 0

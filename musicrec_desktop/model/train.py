@@ -1,0 +1,350 @@
+"""Training the encoder on the person's own songs: MoCo v2 + genre BCE, checkpoint every epoch.
+
+``train_encoder`` reads the chunk cache, holds out a share of the labelled songs for evaluation,
+and trains until the configured number of epochs. A checkpoint holds everything a resume needs; a
+cancel saves one at the current position (between two steps), so ``resume=True`` continues with the
+same steps, data and losses as a run that was never stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from musicrec_desktop.errors import Cancelled, ModelError, NotReadyError
+from musicrec_desktop.library.song import Song
+from musicrec_desktop.model.checkpoint import (
+    checkpoint_path,
+    load_checkpoint,
+    metrics_path,
+    model_id,
+    save_checkpoint,
+)
+from musicrec_desktop.model.config import EncoderConfig, config_from_settings
+from musicrec_desktop.model.data import (
+    ChunkCropDataset,
+    ChunkSource,
+    EpochBatches,
+    PairDataset,
+    TrainSong,
+    collate_songs,
+)
+from musicrec_desktop.model.device import autocast, autocast_dtype, resolve_device
+from musicrec_desktop.model.frontend import CQTFrontEnd
+from musicrec_desktop.model.inference import embed_waves, song_means, song_vectors
+from musicrec_desktop.model.metrics import genre_map, knn_accuracy
+from musicrec_desktop.model.moco import MoCo, genre_loss, moco_loss
+from musicrec_desktop.model.schedule import cosine_lr
+from musicrec_desktop.model.sources import open_cache, song_labels, training_songs
+from musicrec_desktop.paths import DataDirs
+from musicrec_desktop.progress import CancelToken, ProgressCallback, RateMeter, ignore_progress
+from musicrec_desktop.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainReport:
+    checkpoint: Path
+    model_id: str
+    epochs_run: int  # epochs completed in this call
+    epoch: int  # epochs completed in total
+    step: int  # optimiser steps in total
+    genre_map: float  # of the last evaluation; NaN when too few held-out labelled songs
+    knn_accuracy: float
+    songs_trained: int
+    songs_heldout: int
+    batch_size: int  # after any halving for memory
+    device: str
+    samples_per_s: float  # training songs (pairs of views) per second in this call
+    data_wait_share: float  # share of the step time spent waiting for the loader
+    history: list[dict] = field(default_factory=list)  # the epoch records of this call
+
+
+def heldout(key: str, fraction: float) -> bool:
+    """A stable choice of evaluation songs: the same song is held out in every run."""
+    value = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2**64
+    return value < fraction
+
+
+def train_encoder(settings: Settings, dirs: DataDirs, songs: Sequence[Song] | None = None, *,
+                  epochs: int | None = None, quick: bool = False, resume: bool = False,
+                  device: str = "auto", batch_size: int | None = None,
+                  labels: Mapping[str, Sequence[str]] | None = None,
+                  progress: ProgressCallback = ignore_progress, cancel: CancelToken | None = None,
+                  open_source: Callable[[], ChunkSource] | None = None,
+                  overrides: Mapping[str, object] | None = None) -> TrainReport:
+    """Trains (or with ``resume`` continues) the encoder and returns how it went.
+
+    songs: the library's songs; only those in the chunk cache take part (default: every cached song).
+    labels: song key -> genre categories (default: the songs' genre tags through the settings'
+    genre mapping; the configured library is read when neither songs nor labels are given). device: ``auto`` uses ``settings.device``.
+    open_source: opens the chunk cache (default ``ChunkCache.open(cache_root(settings, dirs))``).
+    overrides: ``EncoderConfig`` fields for a fresh run (tests and benchmarks use tiny models).
+    Raises NotReadyError when the cache holds too few songs, ModelError when ``resume`` finds no
+    checkpoint, Cancelled after saving a checkpoint when ``cancel`` fires.
+    """
+    open_source = open_source or open_cache(settings, dirs)
+    path = checkpoint_path(dirs)
+    state = load_checkpoint(path) if resume else None
+    if state is not None:
+        config = EncoderConfig.from_dict(state["config"])
+        if epochs is not None:
+            config = config.replace(epochs=epochs)
+    else:
+        config = config_from_settings(settings, quick=quick, epochs=epochs)
+        if batch_size is not None:
+            config = config.replace(batch_size=batch_size)
+        config = config.replace(**(overrides or {}))
+    if labels is None:
+        if songs is None:
+            from musicrec_desktop.library import load_library
+
+            songs = load_library(settings, dirs).local_songs
+        labels = song_labels(settings, songs)
+    all_songs = training_songs(open_source(), songs, labels, config.genre_categories)
+    train = [s for s in all_songs if not (s.genres and heldout(s.key, config.heldout_fraction))]
+    evaluation = [s for s in all_songs if s.genres and heldout(s.key, config.heldout_fraction)]
+    if len(train) < 4:
+        raise NotReadyError(f"the chunk cache holds {len(train)} training songs; at least 4 are needed "
+                            "(build the cache first: musicrec cache)")
+    run = _Run(config, resolve_device(settings.device if device == "auto" else device), train, evaluation,
+               open_source, settings.num_workers, path, metrics_path(dirs), progress, cancel)
+    if state is not None:
+        run.restore(state)
+    return run.fit()
+
+
+class _Run:
+    """One call of ``train_encoder``: the model, its optimiser and where in the epochs it stands."""
+
+    def __init__(self, config: EncoderConfig, device: torch.device, train: list[TrainSong],
+                 evaluation: list[TrainSong], open_source: Callable[[], ChunkSource], num_workers: int,
+                 path: Path, log_path: Path, progress: ProgressCallback, cancel: CancelToken | None) -> None:
+        self.device, self.train, self.evaluation = device, train, evaluation
+        self.num_workers, self.path, self.log_path = num_workers, path, log_path
+        self.progress, self.cancel = progress, cancel
+        # Never larger than the library, and even so that batch norm can split it.
+        batch = min(config.batch_size, len(train)) // 2 * 2
+        self.config = config.replace(batch_size=batch)
+        torch.manual_seed(config.seed)
+        self.model = MoCo(self.config).to(device)
+        self.frontend = CQTFrontEnd().to(device)
+        self.optimizer = torch.optim.SGD([p for p in self.model.parameters() if p.requires_grad],
+                                         lr=config.learning_rate, momentum=config.sgd_momentum,
+                                         weight_decay=config.weight_decay)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=autocast_dtype(device) == torch.float16)
+        self.shuffle = torch.Generator().manual_seed(config.seed)  # key-encoder shuffles
+        self.dataset = PairDataset(open_source, train, len(config.genre_categories))
+        self.eval_dataset = ChunkCropDataset(open_source, evaluation, config.eval_crop_seconds)
+        self.epoch, self.position, self.step, self.songs_seen = 0, 0, 0, 0
+        self.last_eval = {"genre_map": math.nan, "knn_accuracy": math.nan}
+
+    # -- state -----------------------------------------------------------------------------------
+    def restore(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.config = self.config.replace(batch_size=state["config"]["batch_size"])
+        self.epoch, self.position = state["epoch"], state["position"]
+        self.step, self.songs_seen = state["step"], state["scheduler"]["songs_seen"]
+        self.last_eval = state.get("last_eval", self.last_eval)
+        rng = state["rng"]
+        torch.set_rng_state(rng["torch"])
+        self.shuffle.set_state(rng["shuffle"])
+        if self.device.type == "cuda" and rng.get("cuda") is not None:
+            torch.cuda.set_rng_state(rng["cuda"], self.device)
+        _truncate_log(self.log_path, self.step)
+        log.info("resuming the encoder at epoch %d, step %d", self.epoch, self.step)
+
+    def save(self) -> None:
+        weights = {f"backbone_q.{k}": v for k, v in self.model.backbone_q.state_dict().items()}
+        weights.update({f"genre_head.{k}": v for k, v in self.model.genre_head.state_dict().items()})
+        save_checkpoint(self.path, {
+            "model": self.model.state_dict(),  # query and key encoders, queue, genre head
+            "model_id": model_id(self.config.backbone, weights),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": {"songs_seen": self.songs_seen, "total_songs": self.total_songs},
+            "scaler": self.scaler.state_dict(),
+            "epoch": self.epoch, "position": self.position, "step": self.step,
+            "last_eval": self.last_eval,
+            "rng": {"torch": torch.get_rng_state(), "shuffle": self.shuffle.get_state(),
+                    "cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None},
+            "config": self.config.to_dict(),
+        })
+
+    # -- the loop --------------------------------------------------------------------------------
+    @property
+    def per_epoch(self) -> int:
+        return EpochBatches.per_epoch(len(self.train), self.config.batch_size)
+
+    @property
+    def total_songs(self) -> int:
+        return self.config.epochs * self.per_epoch
+
+    def fit(self) -> TrainReport:
+        start_epoch, start_songs = self.epoch, self.songs_seen
+        meter = RateMeter(self.total_songs, self.songs_seen)
+        history, waited, busy, started = [], 0.0, 0.0, time.monotonic()
+        try:
+            while self.epoch < self.config.epochs:
+                t0 = time.monotonic()
+                wait, total = self._epoch(meter)
+                waited, busy = waited + wait, busy + total
+                record = {"kind": "epoch", "epoch": self.epoch + 1, "step": self.step,
+                          "seconds": round(time.monotonic() - t0, 3),
+                          "data_wait_share": wait / total if total else 0.0, **self._evaluate()}
+                self.epoch, self.position = self.epoch + 1, 0
+                self._log(record)
+                history.append(record)
+                self.save()
+                log.info("encoder epoch %d/%d: genre mAP %.3f, k-NN accuracy %.3f", self.epoch,
+                         self.config.epochs, record["genre_map"], record["knn_accuracy"])
+        except Cancelled:
+            self.save()
+            log.info("encoder training cancelled at epoch %d, step %d; checkpoint saved",
+                     self.epoch, self.step)
+            raise
+        if self.epoch == start_epoch and not self.path.exists():
+            self.save()
+        state = load_checkpoint(self.path)
+        elapsed = time.monotonic() - started
+        return TrainReport(
+            checkpoint=self.path, model_id=state["model_id"], epochs_run=self.epoch - start_epoch,
+            epoch=self.epoch, step=self.step, genre_map=self.last_eval["genre_map"],
+            knn_accuracy=self.last_eval["knn_accuracy"], songs_trained=len(self.train),
+            songs_heldout=len(self.evaluation), batch_size=self.config.batch_size, device=str(self.device),
+            samples_per_s=(self.songs_seen - start_songs) / elapsed if elapsed > 0 else 0.0,
+            data_wait_share=waited / busy if busy else 0.0, history=history)
+
+    def _epoch(self, meter: RateMeter) -> tuple[float, float]:
+        """Trains from the current position to the end of the epoch; returns (data wait, total) s."""
+        waited = total = 0.0
+        while self.position < self.per_epoch:
+            try:
+                wait, busy = self._steps(meter)
+            except torch.OutOfMemoryError:
+                self._halve_batch()
+                continue
+            waited, total = waited + wait, total + busy
+        return waited, total
+
+    def _halve_batch(self) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        if self.config.batch_size <= 4:
+            raise ModelError(f"out of memory on {self.device} even with a batch of {self.config.batch_size}")
+        # The songs already seen in this epoch stay seen: the loader restarts at the same position.
+        half = self.config.batch_size // 2 // 2 * 2
+        log.warning("out of memory on %s with a batch of %d songs; going on with %d",
+                    self.device, self.config.batch_size, half)
+        self.config = self.config.replace(batch_size=half)
+
+    def _loader(self) -> DataLoader:
+        batches = EpochBatches(len(self.train), self.config.batch_size, self.epoch, self.config.seed,
+                               (self.config.crop_min_seconds, self.config.crop_max_seconds), self.position)
+        return DataLoader(self.dataset, batch_sampler=batches, num_workers=self.num_workers,
+                          pin_memory=self.device.type == "cuda", worker_init_fn=_worker_init,
+                          prefetch_factor=4 if self.num_workers else None)
+
+    def _steps(self, meter: RateMeter) -> tuple[float, float]:
+        waited = total = 0.0
+        self.model.train()
+        batches = iter(self._loader())
+        while True:
+            if self.cancel is not None:
+                self.cancel.check()
+            t0 = time.monotonic()
+            try:
+                view_q, view_k, targets, labelled = next(batches)
+            except StopIteration:
+                return waited, total
+            t1 = time.monotonic()
+            parts = self._step(view_q, view_k, targets, labelled)
+            n = view_q.shape[0]
+            self.position, self.step, self.songs_seen = self.position + n, self.step + 1, self.songs_seen + n
+            t2 = time.monotonic()
+            waited, total = waited + (t1 - t0), total + (t2 - t0)
+            record = {"kind": "step", "epoch": self.epoch + 1, "step": self.step, **parts,
+                      "samples_per_s": n / (t2 - t0), "data_wait": t1 - t0}
+            self._log(record)
+            self.progress(meter.report(
+                "encoder", self.songs_seen, f"epoch {self.epoch + 1}/{self.config.epochs}",
+                epoch=self.epoch + 1, step=self.step, **parts, samples_per_s=record["samples_per_s"]))
+
+    def _step(self, view_q: torch.Tensor, view_k: torch.Tensor, targets: torch.Tensor,
+              labelled: torch.Tensor) -> dict[str, float]:
+        lr = cosine_lr(self.songs_seen, self.total_songs, self.config.warmup_epochs * self.per_epoch,
+                       self.config.learning_rate)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        dev = self.device
+        images_q = self.frontend(view_q.to(dev, non_blocking=True))  # N x 1 x bins x frames
+        images_k = self.frontend(view_k.to(dev, non_blocking=True))
+        targets, labelled = targets.to(dev, non_blocking=True), labelled.to(dev, non_blocking=True)
+        with autocast(dev):
+            out = self.model(images_q, images_k, self.shuffle)
+        contrastive = moco_loss(out.logits)
+        genre = genre_loss(out.genre_logits, targets, labelled)
+        loss = self.config.moco_weight * contrastive + self.config.genre_weight * genre
+        if not torch.isfinite(loss):
+            raise ModelError(f"the training loss became {loss.item()} at step {self.step + 1}; "
+                             "lower the learning rate")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return {"loss": loss.item(), "moco": contrastive.item(), "genre": genre.item(), "lr": lr}
+
+    def _evaluate(self) -> dict[str, float]:
+        """Genre mAP and k-NN accuracy on the held-out labelled songs (NaN when fewer than 2)."""
+        if len(self.evaluation) < 2:
+            return dict(self.last_eval)
+        loader = DataLoader(self.eval_dataset, batch_size=8, num_workers=self.num_workers,
+                            collate_fn=collate_songs, worker_init_fn=_worker_init)
+        waves, owners = [], []
+        for batch in loader:
+            for index, chunks in batch:
+                waves.extend(chunks)
+                owners.extend([index] * len(chunks))
+        vectors, probabilities = embed_waves(self.model, self.frontend, waves, self.device)
+        n = len(self.evaluation)
+        targets = np.zeros((n, len(self.config.genre_categories)), dtype=np.float32)
+        for i, song in enumerate(self.evaluation):
+            targets[i, list(song.genres)] = 1.0
+        self.last_eval = {
+            "genre_map": genre_map(song_means(probabilities, owners, n), targets),
+            "knn_accuracy": knn_accuracy(song_vectors(vectors, owners, n), targets, self.config.knn_k),
+        }
+        return dict(self.last_eval)
+
+    def _log(self, record: dict) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v)
+                                 for k, v in record.items()}) + "\n")
+
+
+def _worker_init(_: int) -> None:
+    # Workers decode and augment with numpy; torch threads in them would fight the training step.
+    torch.set_num_threads(1)
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Drops log lines of steps after ``step`` (written after the checkpoint a resume starts from)."""
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line).get("step", 0) <= step]
+    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")

@@ -1,0 +1,481 @@
+"""The whole job in order: library → cache → encoder → embeddings → rating model → recommendations.
+
+Qt-free: ``musicrec run`` and the tray's worker thread run the same ``Pipeline``. Each stage says
+whether it is up to date, so a second run only does what changed; what each stage last finished
+is remembered in ``state/pipeline.json`` with a fingerprint of its inputs. A stage's fingerprint
+includes when the stages before it last finished, so rerunning one stage reruns the ones after it.
+
+Stages call the stage modules through names imported when the stage runs, so starting the tray
+or reading ``--help`` never imports torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from musicrec_desktop.context import AppContext
+from musicrec_desktop.errors import Cancelled, MusicrecError, NotReadyError
+from musicrec_desktop.library.song import LibraryScan, Song
+from musicrec_desktop.progress import CancelToken, Progress, ProgressCallback, ignore_progress
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "pipeline.json"
+
+
+def _digest(*parts: Any) -> str:
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def figures_of(report: Any) -> dict[str, Any]:
+    """The JSON-safe parts of a stage function's report (numbers, texts, small lists and tables)."""
+    if report is None:
+        return {}
+    if dataclasses.is_dataclass(report) and not isinstance(report, type):
+        items = {f.name: getattr(report, f.name) for f in dataclasses.fields(report)}
+    elif isinstance(report, dict):
+        items = dict(report)
+    else:
+        return {}
+    return {k: v for k, v in ((k, _json_safe(v)) for k, v in items.items()) if v is not None}
+
+
+def _json_safe(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if value == value else None  # NaN is not JSON
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:  # numpy scalar
+        return _json_safe(value.item(), depth)
+    if isinstance(value, Path):
+        return str(value)
+    if depth > 3:
+        return None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple) and len(value) <= 200:
+        return [_json_safe(v, depth + 1) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return figures_of(value)
+    return None  # large arrays, open files and the like stay out of the report
+
+
+@dataclass
+class StageRecord:
+    """When a stage last finished, and the fingerprint of the inputs it finished with."""
+
+    fingerprint: str
+    finished: float  # epoch seconds
+
+
+@dataclass
+class PipelineState:
+    """What stages hand each other during a run, and what is remembered between runs."""
+
+    quick: bool | None = None  # short encoder training; None: quick on a CPU, full on a GPU
+    force: set[str] = field(default_factory=set)  # stage names to rerun even when up to date
+    device: str | None = None  # None: settings.device
+    scan: LibraryScan | None = None
+    reports: dict[str, Any] = field(default_factory=dict)  # stage name -> its function's report
+    # Remembered in pipeline.json:
+    done: dict[str, StageRecord] = field(default_factory=dict)
+    started: dict[str, str] = field(default_factory=dict)  # stage -> fingerprint of an unfinished run
+    figures: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage -> key figures
+
+    @property
+    def songs(self) -> list[Song]:
+        """The songs whose files are on this machine; the library stage must have run."""
+        if self.scan is None:
+            raise NotReadyError("the library has not been read in this run")
+        return self.scan.local_songs
+
+    def finished_at(self, stage: str) -> float | None:
+        record = self.done.get(stage)
+        return record.finished if record else None
+
+    @classmethod
+    def load(cls, path: Path) -> PipelineState:
+        if not path.exists():
+            return cls()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            done = {k: StageRecord(**v) for k, v in data.get("done", {}).items()}
+        except (ValueError, TypeError) as exc:
+            # The file only saves work; a broken one means doing that work again, not failing.
+            log.warning("%s is unreadable (%s); every stage will run", path, exc)
+            return cls()
+        return cls(done=done, started=dict(data.get("started", {})),
+                   figures=dict(data.get("figures", {})))
+
+    def save(self, path: Path) -> None:
+        data = {"done": {k: dataclasses.asdict(v) for k, v in self.done.items()},
+                "started": self.started, "figures": self.figures}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pipeline-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1)
+        os.replace(tmp, path)
+
+
+def state_path(ctx: AppContext) -> Path:
+    return ctx.dirs.state / STATE_FILE
+
+
+class Stage:
+    """One step of the pipeline. Subclasses set ``name`` and ``title`` and implement ``run``."""
+
+    name: str = ""  # the progress key: "library", "cache", "encoder", "embed", "rating", "recommend"
+    title: str = ""  # what the person reads: "Caching songs"
+
+    def fingerprint(self, ctx: AppContext, state: PipelineState) -> str | None:
+        """A digest of everything this stage's output depends on; None means always run."""
+        return None
+
+    def is_up_to_date(self, ctx: AppContext, state: PipelineState) -> bool:
+        if self.name in state.force:
+            return False
+        fp = self.fingerprint(ctx, state)
+        record = state.done.get(self.name)
+        return fp is not None and record is not None and record.fingerprint == fp
+
+    def run(self, ctx: AppContext, state: PipelineState, progress: ProgressCallback,
+            cancel: CancelToken) -> dict[str, Any]:
+        """Does the work; returns key figures for the report."""
+        raise NotImplementedError
+
+
+@dataclass
+class StageResult:
+    name: str
+    title: str
+    status: str  # "ran", "up to date", "cancelled", "failed"
+    seconds: float = 0.0
+    figures: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+    error: MusicrecError | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "status": self.status,
+                "seconds": round(self.seconds, 3), "figures": self.figures, "message": self.message}
+
+
+@dataclass
+class PipelineReport:
+    """What a run did, how long each stage took, and the figures a person cares about."""
+
+    stages: list[StageResult] = field(default_factory=list)
+    seconds: float = 0.0
+    figures: dict[str, dict[str, Any]] = field(default_factory=dict)  # latest, including earlier runs
+    cancelled: bool = False
+    error: MusicrecError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.cancelled and self.error is None
+
+    @property
+    def ran(self) -> list[str]:
+        return [s.name for s in self.stages if s.status == "ran"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "cancelled": self.cancelled,
+                "error": str(self.error) if self.error else None,
+                "seconds": round(self.seconds, 3),
+                "stages": [s.to_dict() for s in self.stages],
+                "figures": self.figures}
+
+    def summary(self) -> str:
+        """One line for a notification or the end of ``musicrec run``."""
+        if self.error is not None:
+            return f"Failed: {self.error}"
+        if self.cancelled:
+            return "Stopped; the work done so far is kept."
+        ran = [s.title for s in self.stages if s.status == "ran"]
+        if not ran:
+            return "Everything is up to date."
+        return f"Done in {self.seconds:.0f} s: {', '.join(ran)}."
+
+
+class Pipeline:
+    """Runs stages in order, skipping those that are up to date; stops cleanly when cancelled."""
+
+    def __init__(self, stages: Sequence[Stage]) -> None:
+        self.stages = list(stages)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+    def run(self, ctx: AppContext, state: PipelineState | None = None,
+            progress: ProgressCallback = ignore_progress,
+            cancel: CancelToken | None = None) -> PipelineReport:
+        """Runs every stage that is not up to date. Failures and cancels end up in the report.
+
+        Only ``MusicrecError`` (including ``Cancelled``) is caught: anything else is a bug and
+        propagates with its traceback.
+        """
+        cancel = cancel or CancelToken()
+        path = state_path(ctx)
+        if state is None:
+            state = PipelineState.load(path)
+        else:
+            saved = PipelineState.load(path)
+            state.done, state.started, state.figures = saved.done, saved.started, saved.figures
+        report = PipelineReport()
+        start = time.monotonic()
+        for stage in self.stages:
+            result = self._run_stage(stage, ctx, state, progress, cancel, path)
+            report.stages.append(result)
+            if result.status == "cancelled":
+                report.cancelled = True
+                break
+            if result.status == "failed":
+                report.error = result.error
+                break
+        report.seconds = time.monotonic() - start
+        report.figures = state.figures
+        return report
+
+    def _run_stage(self, stage: Stage, ctx: AppContext, state: PipelineState,
+                   progress: ProgressCallback, cancel: CancelToken, path: Path) -> StageResult:
+        result = StageResult(stage.name, stage.title, "ran")
+        start = time.monotonic()
+        try:
+            cancel.check()
+            if stage.is_up_to_date(ctx, state):
+                result.status = "up to date"
+                progress(Progress(stage.name, 1, 1, message="up to date"))
+                log.info("%s: up to date", stage.title)
+                return result
+            fingerprint = stage.fingerprint(ctx, state)
+            log.info("%s…", stage.title)
+            progress(Progress(stage.name, 0, 0, message=stage.title))
+            figures = stage.run(ctx, state, _for_stage(stage.name, progress), cancel)
+        except Cancelled:
+            result.status, result.message = "cancelled", "stopped; the work done so far is kept"
+            log.info("%s: cancelled", stage.title)
+            return result
+        except MusicrecError as exc:
+            result.status, result.message, result.error = "failed", str(exc), exc
+            log.error("%s failed: %s", stage.title, exc)
+            return result
+        finally:
+            result.seconds = time.monotonic() - start
+        # Fingerprint taken before the run: inputs that changed while it ran make it run again.
+        state.done[stage.name] = StageRecord(fingerprint or "", time.time())
+        state.started.pop(stage.name, None)
+        if figures:
+            state.figures[stage.name] = figures
+        result.figures = figures or {}
+        state.save(path)
+        progress(Progress(stage.name, 1, 1, message="done"))
+        return result
+
+
+def _for_stage(name: str, progress: ProgressCallback) -> ProgressCallback:
+    """Labels every report of a stage's function with the stage's name, for the progress bars."""
+
+    def report(p: Progress) -> None:
+        progress(p if p.stage == name else dataclasses.replace(p, stage=name))
+
+    return report
+
+
+# -- the stages ------------------------------------------------------------------------------------
+
+
+def _settings_part(ctx: AppContext, keys: Iterable[str]) -> dict[str, Any]:
+    return {k: getattr(ctx.settings, k) for k in keys}
+
+
+class LibraryStage(Stage):
+    name, title = "library", "Reading the library"
+
+    def run(self, ctx, state, progress, cancel):
+        from musicrec_desktop.library import load_library
+
+        state.scan = load_library(ctx.settings, ctx.dirs, progress=progress)
+        cancel.check()
+        songs, local = len(state.scan.songs), len(state.scan.local_songs)
+        progress(Progress(self.name, local, local, message=f"{local} songs"))
+        genres = Counter(s.genre.strip() for s in state.scan.songs if s.genre.strip())
+        return {"source": state.scan.source,
+                "location": str(state.scan.location) if state.scan.location else None,
+                "songs": songs, "local_songs": local,
+                # For the settings dialog's genre mapping table.
+                "genres": dict(genres.most_common(500)),
+                "rated_songs": sum(1 for s in state.scan.songs if s.rating is not None),
+                "skipped": dict(state.scan.skipped)}
+
+
+class CacheStage(Stage):
+    name, title = "cache", "Caching songs"
+    settings_keys = ("cache_dir", "cache_format", "cache_budget_gb")
+
+    def fingerprint(self, ctx, state):
+        files = []
+        for song in state.songs:
+            try:
+                st = song.path.stat()  # type: ignore[union-attr]
+                files.append((song.key, st.st_size, st.st_mtime_ns))
+            except OSError:
+                files.append((song.key, None, None))
+        return _digest(_settings_part(ctx, self.settings_keys), sorted(files))
+
+    def run(self, ctx, state, progress, cancel):
+        from musicrec_desktop.audio.build import build_cache
+
+        report = build_cache(state.songs, ctx.settings, ctx.dirs, progress, cancel)
+        state.reports[self.name] = report
+        return figures_of(report)
+
+
+class EncoderStage(Stage):
+    """Trains the encoder. Its fingerprint leaves the song list out on purpose: a new song is
+    embedded with the current encoder (incremental update), only "Rebuild model" retrains."""
+
+    name, title = "encoder", "Training the encoder"
+    settings_keys = ("backbone", "epochs", "batch_size", "learning_rate", "warmup_epochs",
+                     "moco_weight", "genre_weight", "moco_queue", "moco_momentum",
+                     "moco_temperature", "seed", "genre_categories", "genre_mapping")
+
+    def fingerprint(self, ctx, state):
+        if state.quick is None:
+            state.quick = resolve_device(state.device or ctx.settings.device) == "cpu"
+        return _digest(_settings_part(ctx, self.settings_keys), state.quick)
+
+    def run(self, ctx, state, progress, cancel):
+        from musicrec_desktop.model.checkpoint import checkpoint_path
+        from musicrec_desktop.model.train import train_encoder
+
+        fingerprint = self.fingerprint(ctx, state)
+        # Resume only a run of the same settings that started, did not finish and saved a
+        # checkpoint; "Rebuild model" (force) starts from scratch.
+        resume = (state.started.get(self.name) == fingerprint and self.name not in state.force
+                  and checkpoint_path(ctx.dirs).exists())
+        state.started[self.name] = fingerprint
+        state.save(state_path(ctx))
+        report = train_encoder(ctx.settings, ctx.dirs, state.songs, quick=state.quick, resume=resume,
+                               device=state.device or ctx.settings.device, progress=progress,
+                               cancel=cancel)
+        state.reports[self.name] = report
+        return figures_of(report)
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` becomes ``cuda`` when a GPU is usable, else ``cpu`` (imports torch)."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class EmbedStage(Stage):
+    """Embeds new and changed songs with the current encoder and drops songs that left the library."""
+
+    name, title = "embed", "Embedding songs"
+
+    def fingerprint(self, ctx, state):
+        return _digest(state.finished_at("encoder"), state.finished_at("cache"),
+                       sorted(s.key for s in state.songs))
+
+    def run(self, ctx, state, progress, cancel):
+        from musicrec_desktop.model.embed import embed_songs
+
+        report = embed_songs(ctx.settings, ctx.dirs, state.songs,
+                             device=state.device or ctx.settings.device, progress=progress,
+                             cancel=cancel)
+        cancel.check()
+        state.reports[self.name] = report
+        figures = figures_of(report)
+        figures["removed"] = drop_removed_songs(ctx, state.scan)  # type: ignore[arg-type]
+        return figures
+
+
+def drop_removed_songs(ctx: AppContext, scan: LibraryScan) -> int:
+    """Removes embeddings of songs that are no longer in the library; returns how many."""
+    from musicrec_desktop.store.embeddings import EmbeddingStore
+
+    if not ctx.dirs.embeddings_db.exists():
+        return 0
+    with EmbeddingStore(ctx.dirs.embeddings_db) as store:
+        model = store.current_model()
+        if model is None:
+            return 0
+        gone = store.keys(model) - {s.key for s in scan.songs}
+        return store.remove(gone) if gone else 0
+
+
+class RatingStage(Stage):
+    name, title = "rating", "Learning your ratings"
+    settings_keys = ("rating_epochs", "seed")
+
+    def fingerprint(self, ctx, state):
+        signals = sorted((s.key, s.rating, s.playcount, s.skipcount, s.lastplayed, s.score)
+                         for s in state.scan.songs) if state.scan else None
+        return _digest(state.finished_at("embed"), _settings_part(ctx, self.settings_keys), signals)
+
+    def run(self, ctx, state, progress, cancel):
+        from musicrec_desktop.recommend.service import train_rating_model
+
+        report = train_rating_model(ctx.settings, ctx.dirs, state.scan, progress=progress, cancel=cancel)
+        state.reports[self.name] = report
+        return figures_of(report)
+
+
+class RecommendStage(Stage):
+    name, title = "recommend", "Making recommendations"
+    settings_keys = ("output_dir", "playlist_length", "playlist_format", "recent_days",
+                     "artist_cap", "exclude_artists", "exclude_genres")
+    top_n = 10
+
+    def fingerprint(self, ctx, state):
+        # The day is part of it: "not played in the last N days" moves with the calendar.
+        return _digest(state.finished_at("rating"), _settings_part(ctx, self.settings_keys),
+                       time.strftime("%Y-%m-%d"))
+
+    def run(self, ctx, state, progress, cancel):
+        from musicrec_desktop.recommend.service import Recommender, write_playlists
+
+        recommender = Recommender.open(ctx, state.scan)
+        playlists = recommender.generated_playlists()
+        cancel.check()  # before writing: a cancel leaves the previous playlists as they were
+        written = write_playlists(ctx.settings, playlists)
+        progress(Progress(self.name, len(playlists), len(playlists), message=f"{len(written)} files"))
+        # A fixed seed: the report shows the same list for the same model.
+        top = recommender.recommended(self.top_n, seed=0)
+        return {"playlists": [str(p) for p in written],
+                "playlist_songs": {name: len(songs) for name, songs in playlists.items()},
+                "top": [_recommendation_row(r) for r in top]}
+
+
+def _recommendation_row(item: Any) -> dict[str, Any]:
+    """A recommendation as a row of the report: song, predicted rating, reason."""
+    song = item.song
+    return {"song": song.display_name, "key": song.key, "score": _json_safe(item.score),
+            "predicted_rating": _json_safe(item.predicted_rating), "reason": item.reason}
+
+
+def full_pipeline() -> Pipeline:
+    """Everything: what "Rebuild model", ``musicrec run`` and the first start run."""
+    return Pipeline([LibraryStage(), CacheStage(), EncoderStage(), EmbedStage(), RatingStage(),
+                     RecommendStage()])
+
+
+def update_pipeline() -> Pipeline:
+    """After the library changed: new songs cached and embedded with the current encoder,
+    removed ones dropped, ratings relearned, recommendations refreshed. No encoder training."""
+    return Pipeline([LibraryStage(), CacheStage(), EmbedStage(), RatingStage(), RecommendStage()])

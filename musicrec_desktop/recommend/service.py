@@ -1,0 +1,152 @@
+"""The one entry the tray app and the player companion use: ``Recommender``.
+
+``Recommender.open(ctx)`` reads the library (unless given), the embeddings of the current encoder
+and the rating model (retrained on the spot when missing or stale: new ratings or a new encoder).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from musicrec_desktop.context import AppContext
+from musicrec_desktop.errors import MusicrecError, NotReadyError
+from musicrec_desktop.library.song import LibraryScan
+from musicrec_desktop.paths import DataDirs
+from musicrec_desktop.progress import CancelToken, ProgressCallback, ignore_progress
+from musicrec_desktop.recommend import playlists as generated
+from musicrec_desktop.recommend import rating
+from musicrec_desktop.recommend.radio import RadioSession, next_batch
+from musicrec_desktop.recommend.ranking import Ranker, Recommendation
+from musicrec_desktop.recommend.rating import RatingConfig, RatingReport, TasteModel
+from musicrec_desktop.recommend.table import SongTable
+from musicrec_desktop.recommend.writers import write_playlist
+from musicrec_desktop.settings import Settings
+from musicrec_desktop.store.embeddings import EmbeddingStore
+from musicrec_desktop.store.index import SimilarityIndex
+
+__all__ = ["Recommendation", "RadioSession", "RatingReport", "Recommender", "train_rating_model",
+           "write_playlists", "index_path"]
+
+log = logging.getLogger(__name__)
+
+EMBED_COMMAND = "musicrec embed"
+
+
+def index_path(dirs: DataDirs) -> Path:
+    return dirs.state / "similarity.faiss"
+
+
+def _scan(settings: Settings, dirs: DataDirs, scan: LibraryScan | None) -> LibraryScan:
+    if scan is not None:
+        return scan
+    from musicrec_desktop.library import load_library
+    return load_library(settings, dirs)
+
+
+def _table(dirs: DataDirs, scan: LibraryScan) -> SongTable:
+    if not dirs.embeddings_db.exists():
+        raise NotReadyError(f"no song embeddings yet; run `{EMBED_COMMAND}` first")
+    with EmbeddingStore(dirs.embeddings_db) as store:
+        return SongTable.from_store(scan.songs, store)
+
+
+def _categories(settings: Settings):
+    from musicrec_desktop.library.genres import GenreMapper
+    return GenreMapper.from_settings(settings).categories
+
+
+def train_rating_model(settings: Settings, dirs: DataDirs, scan: LibraryScan | None = None, *,
+                       progress: ProgressCallback = ignore_progress,
+                       cancel: CancelToken | None = None) -> RatingReport:
+    """Cross-validates and trains the rating model on the library's ratings and saves it under
+    ``dirs.models``. Below 30 ratings the report says so and the favourites fallback is saved."""
+    table = _table(dirs, _scan(settings, dirs, scan))
+    config = RatingConfig(epochs=settings.rating_epochs, seed=settings.seed)
+    model, report = rating.train(table, config, progress=progress, cancel=cancel)
+    if cancel is not None:
+        cancel.check()  # a cancel during the last step keeps the previous model
+    rating.save(rating.model_path(dirs.models), model, report, rating.ratings_fingerprint(table))
+    return report
+
+
+def _taste(ctx: AppContext, table: SongTable) -> tuple[TasteModel, RatingReport]:
+    """The saved model when it matches the embeddings and ratings; otherwise trained now."""
+    path = rating.model_path(ctx.dirs.models)
+    fingerprint = rating.ratings_fingerprint(table)
+    if path.exists():
+        try:
+            model, report, saved_fingerprint = rating.load(path)
+            if saved_fingerprint == fingerprint:
+                return model, report
+            log.info("rating model is stale (new ratings or a new encoder): retraining")
+        except MusicrecError as exc:
+            log.warning("%s", exc)
+    config = RatingConfig(epochs=ctx.settings.rating_epochs, seed=ctx.settings.seed)
+    model, report = rating.train(table, config)
+    rating.save(path, model, report, fingerprint)
+    return model, report
+
+
+class Recommender:
+    """Recommendations over one library snapshot; cheap to keep, reopen when the library changes."""
+
+    def __init__(self, ctx: AppContext, table: SongTable, taste: TasteModel, report: RatingReport) -> None:
+        self.ctx, self.table, self.report = ctx, table, report
+        self.ranker = Ranker(table, taste, ctx.settings, _categories(ctx.settings))
+        self._index: SimilarityIndex | None = None
+
+    @classmethod
+    def open(cls, ctx: AppContext, scan: LibraryScan | None = None) -> Recommender:
+        """``NotReadyError`` (naming the command to run) when there are no embeddings yet."""
+        table = _table(ctx.dirs, _scan(ctx.settings, ctx.dirs, scan))
+        taste, report = _taste(ctx, table)
+        return cls(ctx, table, taste, report)
+
+    @property
+    def index(self) -> SimilarityIndex:
+        """The similarity index, opened (and brought up to date) on first use."""
+        if self._index is None:
+            with EmbeddingStore(self.ctx.dirs.embeddings_db) as store:
+                self._index = SimilarityIndex.open(index_path(self.ctx.dirs), store, self.table.model_id)
+        return self._index
+
+    def recommended(self, n: int, seed: int | None = None) -> list[Recommendation]:
+        """"Play recommended": ``n`` songs by predicted rating among unrated or rarely played ones,
+        without recent plays, dislikes and excluded artists or genres; different on every call
+        unless ``seed`` is given."""
+        r = self.ranker
+        rows = np.flatnonzero(r.allowed() & r.unrated_or_rarely_played())
+        picked = r.select(rows, r.predicted[rows], n, rng=np.random.default_rng(seed))
+        return r.recommendations(picked, r.predicted)
+
+    def radio(self, seed: str, n: int, session: RadioSession | None = None
+              ) -> tuple[list[Recommendation], RadioSession]:
+        """The next ``n`` songs of the radio from ``seed`` (a path, file URL or song key). Pass the
+        returned session back to continue it without repeats."""
+        seed_key = session.seed_key if session is not None else seed
+        row = self.table.find(seed_key)
+        if row is None:
+            raise NotReadyError(f"{seed}: not a song of the library with an embedding; "
+                                f"run `{EMBED_COMMAND}` after adding it to the library")
+        session = session or RadioSession(self.table.songs[row].key)
+        return next_batch(self.ranker, self.index, row, n, session), session
+
+    def generated_playlists(self, n: int | None = None) -> dict[str, list[Recommendation]]:
+        """Discover, one per genre category, Forgotten favourites, More like my five-star songs
+        (only those with songs)."""
+        n = n or self.ctx.settings.playlist_length
+        return generated.generate(self.ranker, list(self.ctx.settings.genre_categories), n)
+
+
+def write_playlists(settings: Settings, playlists: dict[str, list[Recommendation]],
+                    out_dir: Path | None = None) -> list[Path]:
+    """Writes each playlist in ``settings.playlist_format`` into ``out_dir`` (default: the
+    ``output_dir`` setting, ``~`` expanded); returns the files written."""
+    folder = Path(out_dir if out_dir is not None else settings.output_dir).expanduser()
+    written: list[Path] = []
+    for name, songs in playlists.items():
+        written += write_playlist(folder, name, songs, settings.playlist_format)
+    return written

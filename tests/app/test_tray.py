@@ -1,0 +1,211 @@
+"""The tray menu: the entries, in order, and what each one calls."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from musicrec_desktop.app import autostart
+from musicrec_desktop.app.player import PlayerCommands
+from musicrec_desktop.app.single_instance import SingleInstance, server_name
+from musicrec_desktop.app.tray import TrayApp
+from musicrec_desktop.errors import PlayerError
+from musicrec_desktop.pipeline import PipelineState, state_path
+from tests.app.tiny import tiny_pipeline
+
+MENU = ["Play recommended", "Radio from current song", "Playlists", "", "Rebuild model",
+        "Update library", "Pause work", "Cancel work", "", "Model report…", "Settings…", "",
+        "Quit"]
+
+
+class RecordingPlayer(PlayerCommands):
+    """Stands in for the companion, which needs a running player; records what was asked."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[tuple] = []
+        self.threads: list[int] = []
+        self.fail = fail
+
+    def _record(self, *call):
+        self.calls.append(call)
+        self.threads.append(threading.get_ident())
+        if self.fail:
+            raise PlayerError("no player is running")
+
+    def play_recommended(self, ctx):
+        self._record("play_recommended")
+
+    def radio_from_current(self, ctx):
+        self._record("radio_from_current")
+
+    def push_playlist(self, ctx, playlist):
+        self._record("push_playlist", playlist)
+
+    def play_song(self, ctx, key):
+        self._record("play_song", key)
+
+
+@pytest.fixture
+def tray(qtbot, ctx):
+    player = RecordingPlayer()
+    app = TrayApp(ctx, player=player, pipelines=lambda kind: tiny_pipeline(step_s=0.01))
+    yield app
+    app.shutdown(10_000)
+
+
+def menu_texts(tray):
+    return [a.text() for a in tray.menu.actions()]
+
+
+def test_menu_lists_the_entries_in_order(tray):
+    assert menu_texts(tray) == MENU
+    assert not tray.actions["pause"].isEnabled() and not tray.actions["cancel"].isEnabled()
+    assert tray.icon.toolTip() == "musicrec: Idle"
+
+
+@pytest.mark.parametrize("entry, call", [("play_recommended", "play_recommended"),
+                                         ("radio", "radio_from_current")])
+def test_player_entries_call_the_companion_off_the_gui_thread(qtbot, tray, entry, call):
+    tray.actions[entry].trigger()
+    qtbot.waitUntil(lambda: tray.player.calls == [(call,)] and not tray._player_tasks, timeout=5000)
+    assert tray.player.threads[0] != threading.get_ident()
+
+
+def test_a_player_failure_becomes_a_notification_with_advice(qtbot, tray):
+    tray.player.fail = True
+    with qtbot.waitSignal(tray.notified, timeout=5000) as note:
+        tray.actions["play_recommended"].trigger()
+    title, text = note.args
+    assert title == "Play recommended failed"
+    assert "no player is running" in text and "Start your player" in text
+
+
+def test_playlists_submenu_lists_the_written_playlists(qtbot, tray, tmp_path, ctx):
+    tray.fill_playlists()
+    assert [a.text() for a in tray.playlists_menu.actions()] == ["None yet: choose Rebuild model"]
+    mix = tmp_path / "Recommended.xspf"
+    mix.write_text("<playlist/>")
+    state = PipelineState.load(state_path(ctx))
+    state.figures["recommend"] = {"playlists": [str(mix), str(tmp_path / "deleted.m3u8")]}
+    state.save(state_path(ctx))
+    tray.fill_playlists()
+    actions = tray.playlists_menu.actions()
+    assert [a.text() for a in actions] == ["Recommended"]
+    actions[0].trigger()
+    qtbot.waitUntil(lambda: tray.player.calls == [("push_playlist", mix)], timeout=5000)
+
+
+def test_rebuild_runs_the_pipeline_and_shows_working_then_idle(qtbot, tray):
+    statuses = []
+    tray.status_changed.connect(statuses.append)
+    with qtbot.waitSignal(tray.worker.finished, timeout=20_000) as done:
+        tray.actions["rebuild"].trigger()
+        assert tray.actions["cancel"].isEnabled() and not tray.actions["rebuild"].isEnabled()
+    assert done.args[0].ok and tray.worker.kind is None
+    assert statuses == ["working", "idle"]
+    assert tray.icon.toolTip().startswith("musicrec: Done in")
+    assert not tray.actions["cancel"].isEnabled()
+
+
+def test_pause_and_cancel_entries_reach_the_worker(qtbot, tray):
+    with qtbot.waitSignal(tray.worker.progressed, timeout=10_000,
+                          check_params_cb=lambda p: p.stage == "encoder"):
+        tray.actions["update"].trigger()
+    tray.actions["pause"].trigger()
+    assert tray.worker.paused and tray.actions["pause"].text() == "Resume work"
+    tray.actions["pause"].trigger()
+    assert not tray.worker.paused and tray.actions["pause"].text() == "Pause work"
+    with qtbot.waitSignal(tray.worker.finished, timeout=10_000) as done:
+        tray.actions["cancel"].trigger()
+    assert done.args[0].cancelled
+
+
+def test_a_failed_run_shows_the_error_icon_and_notifies(qtbot, ctx):
+    from musicrec_desktop.pipeline import Pipeline
+    from tests.app.tiny import CountStage
+
+    tray = TrayApp(ctx, player=RecordingPlayer(),
+                   pipelines=lambda kind: Pipeline([CountStage("library", 1, fail=True)]))
+    try:
+        with qtbot.waitSignal(tray.notified, timeout=10_000) as note:
+            tray.start_work("run")
+        assert tray.status == "error" and "cannot be read" in tray.icon.toolTip()
+        assert "Check the player database" in note.args[1]
+    finally:
+        tray.shutdown()
+
+
+def test_windows_open_from_the_menu(qtbot, tray):
+    tray.actions["settings"].trigger()
+    assert tray.settings_dialog().isVisible()
+    tray.actions["report"].trigger()
+    assert tray.report_window().isVisible()
+    tray.report_window().wait_for_map()
+    tray.show_progress()
+    assert tray.progress_window().isVisible()
+    for window in (tray.settings_dialog(), tray.report_window(), tray.progress_window()):
+        window.close()
+
+
+def test_quit_stops_work_and_ends_the_app(qtbot, tray, monkeypatch):
+    quits = []
+    monkeypatch.setattr(QApplication, "quit", lambda: quits.append(True))
+    with qtbot.waitSignal(tray.worker.started, timeout=5000):
+        tray.start_work("run")
+    tray.actions["quit"].trigger()
+    assert not tray.worker.busy
+    qtbot.waitUntil(lambda: quits == [True], timeout=2000)
+
+
+def test_autostart_follows_the_setting_in_xdg_config_home(tray, ctx, tmp_path):
+    tray.settings_saved(ctx.settings.replace(autostart=True))
+    entry = tmp_path / "xdg" / "autostart" / "musicrec.desktop"
+    text = entry.read_text()
+    assert "[Desktop Entry]" in text and "Type=Application" in text
+    exec_line = next(line for line in text.splitlines() if line.startswith("Exec="))
+    assert exec_line.endswith(f"--data-dir {ctx.dirs.config.parent} tray")
+    assert autostart.is_enabled()
+    tray.settings_saved(ctx.settings.replace(autostart=False))
+    assert not entry.exists()
+
+
+def test_a_second_launch_asks_the_first_to_show_itself(qtbot, ctx):
+    name = server_name(ctx.dirs.config)
+    instance = SingleInstance(name, lambda message: "ok idle")
+    assert instance.listen()
+    code = ("import sys; from PySide6.QtCore import QCoreApplication;"
+            "from musicrec_desktop.app.single_instance import send;"
+            "app = QCoreApplication([]); print(send(sys.argv[1], 'show', 5000))")
+    with qtbot.waitSignal(instance.message, timeout=10_000) as got:
+        child = subprocess.Popen([sys.executable, "-c", code, name], stdout=subprocess.PIPE, text=True)
+    qtbot.waitUntil(lambda: child.poll() is not None, timeout=10_000)
+    assert got.args == ["show"]
+    assert child.stdout.read().strip() == "ok idle"
+    # Only one instance listens at a time.
+    assert not SingleInstance(name).listen()
+    instance.close()
+
+
+def test_watcher_follows_the_settings_and_a_change_starts_an_update(qtbot, ctx, music):
+    from tests.app.tiny import write_song
+
+    ctx.settings = ctx.settings.replace(watch_library=True)
+    tray = TrayApp(ctx, player=RecordingPlayer(),
+                   pipelines=lambda kind: tiny_pipeline(), watch_quiet_s=0.2)
+    try:
+        tray.restart_watcher()
+        assert tray.watcher is not None and tray.watcher.music_folders == [music]
+        with qtbot.waitSignal(tray.worker.started, timeout=10_000) as started:
+            write_song(music / "added.flac", 500.0, "Jazz", seconds=1.0)
+        assert started.args[0] == "update"
+        qtbot.waitUntil(lambda: not tray.worker.busy, timeout=20_000)
+        tray.settings_saved(ctx.settings.replace(watch_library=False))
+        ctx.settings = ctx.settings.replace(watch_library=False)
+        tray.restart_watcher()
+        assert tray.watcher is None
+    finally:
+        tray.shutdown()

@@ -1,0 +1,252 @@
+"""Building the chunk cache from generated music files: formats, channels, placement, bad input."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+
+import numpy as np
+import pytest
+from cache_audio_gen import (
+    LEFT_HZ,
+    RIGHT_HZ,
+    checksums,
+    have_ffmpeg,
+    left_amplitude,
+    peak_hz,
+    rms,
+    song,
+    write,
+    write_long_silent_wav,
+    write_m4a,
+)
+
+from musicrec_desktop.audio.build import build_cache
+from musicrec_desktop.audio.chunks import plan_chunks
+from musicrec_desktop.constants import SAMPLE_RATE
+from musicrec_desktop.errors import CacheError, Cancelled
+from musicrec_desktop.progress import CancelToken
+
+
+def assert_time_coded(cache, key, duration, beginning=0.0, tolerance=0.06, gain=1.0):
+    """Each chunk is 16 kHz stereo from where the index says, the left 440 Hz, the right 1000 Hz."""
+    entry = cache.get(key)
+    assert entry is not None, key
+    expected = plan_chunks(beginning, beginning + duration)
+    assert entry.chunk_starts == pytest.approx([s.start_s for s in expected], abs=1e-3)
+    assert entry.chunk_seconds == pytest.approx([s.length_s for s in expected], abs=1e-3)
+    for i, start in enumerate(entry.chunk_starts):
+        chunk = cache.load_chunk(key, i)
+        assert chunk.dtype == np.float32 and chunk.shape == (2, entry.chunk_samples(i))
+        assert np.abs(chunk).max() <= 1.0
+        first = chunk[0, :SAMPLE_RATE]
+        want = gain * left_amplitude(start - beginning + 0.5, duration) / np.sqrt(2)
+        assert rms(first) == pytest.approx(want, rel=tolerance)
+        assert peak_hz(chunk[0, :SAMPLE_RATE]) == pytest.approx(LEFT_HZ, abs=2)
+        assert peak_hz(chunk[1, :SAMPLE_RATE]) == pytest.approx(RIGHT_HZ, abs=2)
+
+
+@pytest.mark.parametrize("fmt", ["npy", "ogg"])
+def test_stereo_flac_mp3_and_surround_are_cached_at_16k_stereo_from_the_planned_places(bench, fmt):
+    files = [
+        write(bench.music / "stereo.flac", 70.0, 44100),
+        write(bench.music / "song.mp3", 40.0, 44100, fmt="MP3", subtype="MPEG_LAYER_III"),
+        write(bench.music / "surround 5.1.wav", 40.0, 48000, channels=6),
+    ]
+    before = checksums(bench.music)
+    report = bench.build([song(f) for f in files], cache_format=fmt)
+    assert (report.cached, sum(report.skipped.values())) == (3, 0)
+    cache = bench.open()
+    assert {e.fmt for e in cache.entries()} == {fmt}
+    assert_time_coded(cache, files[0].as_uri(), 70.0)
+    # MP3 adds encoder delay and a lossy tone; the placement must still hold to a few percent.
+    assert_time_coded(cache, files[1].as_uri(), 40.0, tolerance=0.08)
+    # The 5.1 downmix scales front left by 1 / (1 + 2 * sqrt(1/2)) so that full scale stays in range.
+    assert_time_coded(cache, files[2].as_uri(), 40.0, gain=1 / (1 + np.sqrt(2)))
+    assert checksums(bench.music) == before
+
+
+def test_mono_8khz_is_duplicated_to_both_channels(bench):
+    path = write(bench.music / "mono8k.wav", 40.0, 8000, channels=1)
+    bench.build([song(path)])
+    chunk = bench.open().load_chunk(path.as_uri(), 0)
+    assert chunk.shape == (2, 30 * SAMPLE_RATE)
+    assert np.array_equal(chunk[0], chunk[1])
+    assert peak_hz(chunk[0, :SAMPLE_RATE]) == pytest.approx(LEFT_HZ, abs=2)
+
+
+@pytest.mark.skipif(not have_ffmpeg(), reason="ffmpeg is not installed")
+def test_m4a_goes_through_ffmpeg(bench):
+    path = write_m4a(bench.music / "aac song.m4a", 40.0)
+    report = bench.build([song(path)])
+    assert report.cached == 1, report.skipped
+    assert_time_coded(bench.open(), path.as_uri(), 40.0, tolerance=0.08)
+
+
+def test_cue_tracks_sharing_one_file_get_chunks_from_their_own_part(bench):
+    path = write(bench.music / "album.flac", 160.0, 44100)
+    first = song(path, key=path.as_uri(), beginning_s=0.0, length_s=70.0)
+    second = song(path, key=path.as_uri() + "@70000000000", beginning_s=70.0, length_s=90.0)
+    assert bench.build([first, second]).cached == 2
+    cache = bench.open()
+    a, b = cache.get(first.key), cache.get(second.key)
+    assert a.chunk_starts[-1] + a.chunk_seconds[-1] <= 70.0
+    assert b.chunk_starts[0] >= 70.0 and b.chunk_starts[-1] + b.chunk_seconds[-1] <= 160.0
+    # The time code is over the whole file, so check it against file time.
+    for entry in (a, b):
+        for i, start in enumerate(entry.chunk_starts):
+            first_second = cache.load_chunk(entry.song_key, i)[0, :SAMPLE_RATE]
+            want = left_amplitude(start + 0.5, 160.0) / np.sqrt(2)
+            assert rms(first_second) == pytest.approx(want, rel=0.03)
+
+
+def test_a_multi_hour_file_is_cached_by_seeking(bench):
+    hours = 3.0
+    spans = plan_chunks(0.0, hours * 3600)
+    path = write_long_silent_wav(bench.music / "long.wav", hours, marks_s=tuple(s.start_s for s in spans))
+    assert path.stat().st_size > 170e6 and path.stat().st_blocks * 512 < 5e6  # sparse: cheap to make
+    started = time.monotonic()
+    assert bench.build([song(path)]).cached == 1
+    assert time.monotonic() - started < 10  # it seeks; decoding 3 hours would take far longer
+    cache = bench.open()
+    entry = cache.get(path.as_uri())
+    assert entry.chunk_starts == pytest.approx([s.start_s for s in spans], abs=1e-3)
+    for i in range(4):
+        chunk = cache.load_chunk(entry.song_key, i)
+        assert rms(chunk[0, 200:SAMPLE_RATE - 200]) > 0.5  # the mark at the chunk's start
+        assert rms(chunk[0, 2 * SAMPLE_RATE:]) == 0.0  # silence after it
+
+
+def test_bad_files_are_skipped_with_a_reason_and_the_build_goes_on(bench):
+    music = bench.music
+    good = [write(music / name, 35.0, 22050) for name in
+            ("naïve ünïcode – 曲.flac", "it's \"quoted\".flac", "new\nline.flac")]
+    (music / "zero.flac").write_bytes(b"")
+    (music / "text.mp3").write_text("this is not audio\n" * 200)
+    (music / "noise.flac").write_bytes(np.random.default_rng(1).bytes(50_000))
+    (music / "short.wav").write_bytes(b"")
+    write(music / "short.wav", 3.0, 22050)
+    full = write(music / "truncated.flac", 200.0, 44100).read_bytes()
+    (music / "truncated.flac").write_bytes(full[: len(full) // 3])
+    bad = {"zero.flac": {"empty"}, "text.mp3": {"undecodable", "decode_error"},
+           "noise.flac": {"undecodable", "decode_error"}, "short.wav": {"too_short"}}
+    songs = [song(p) for p in good] + [song(music / n) for n in bad]
+    songs += [song(music / "truncated.flac"), song(music / "missing.flac")]
+    before = checksums(music)
+    report = bench.build(songs)
+    cache = bench.open()
+    for path in good:
+        assert cache.get(path.as_uri()) is not None and cache.load_chunk(path.as_uri(), 0).shape[0] == 2
+    assert report.skipped["missing"] == 1
+    rows = _skips(bench)
+    for name, reasons in bad.items():
+        assert rows[(music / name).as_uri()] in reasons, name
+    # A file cut to a third keeps the chunks that are still there, or is skipped for being damaged.
+    truncated = cache.get((music / "truncated.flac").as_uri())
+    if truncated is None:
+        assert rows[(music / "truncated.flac").as_uri()] in {"decode_error", "undecodable"}
+    else:
+        assert 1 <= truncated.chunks < 4 and max(truncated.chunk_starts) < 200 / 3
+    assert checksums(music) == before
+    # Skips are remembered: the next build decodes nothing.
+    again = bench.build(songs)
+    assert again.attempted == 0 and sum(again.skipped.values()) == sum(report.skipped.values())
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_unreadable_file_is_skipped(bench):
+    path = write(bench.music / "locked.flac", 35.0, 22050)
+    path.chmod(0)
+    try:
+        bench.build([song(path)])
+        assert _skips(bench)[path.as_uri()] == "unreadable"
+    finally:
+        path.chmod(0o644)
+
+
+def test_rebuild_does_no_work_and_changes_are_picked_up(bench):
+    paths = [write(bench.music / f"song{i}.flac", 35.0, 22050) for i in range(3)]
+    broken = bench.music / "broken.flac"
+    broken.write_bytes(b"not a flac")
+    songs = [song(p) for p in [*paths, broken]]
+    first = bench.build(songs)
+    assert (first.cached, first.attempted) == (3, 4)
+    files = bench.files()
+    again = bench.build(songs)
+    assert (again.cached, again.attempted, again.up_to_date) == (0, 0, 3)
+    assert bench.files() == files
+
+    # A changed song is decoded again, its old file goes; a repaired file is retried.
+    write(paths[0], 50.0, 22050)
+    write(broken, 35.0, 22050)
+    changed = bench.build(songs)
+    assert (changed.cached, changed.attempted, changed.up_to_date) == (2, 2, 2)
+    assert bench.open().get(paths[0].as_uri()).chunk_seconds == (30.0,)
+    assert len(bench.files()) == 4 and len(files - bench.files()) == 1
+
+    # Songs that left the library are collected, unless only part of the library was given.
+    partial = build_cache(songs[:2], bench.settings, bench.dirs, workers=0, collect=False)
+    assert partial.removed == 0 and len(bench.open()) == 4
+    collected = bench.build(songs[:2])
+    assert collected.removed == 2 and len(bench.open()) == 2 and len(bench.files()) == 2
+
+
+def test_switching_format_recaches_and_reading_follows_each_entry(bench):
+    a, b = (write(bench.music / f"{n}.flac", 35.0, 22050) for n in "ab")
+    bench.build([song(a)], cache_format="npy")
+    report = bench.build([song(a), song(b)], collect=False, cache_format="ogg")
+    assert report.cached == 2
+    cache = bench.open()
+    assert {e.fmt for e in cache.entries()} == {"ogg"}
+    assert all(f.endswith(".ogg") for f in bench.files())
+
+
+def test_budget_stops_adding_songs_without_recording_them(bench):
+    paths = [write(bench.music / f"s{i}.flac", 35.0, 22050) for i in range(3)]
+    report = bench.build([song(p) for p in paths], cache_budget_gb=2.5e-3)  # room for one npy song
+    assert report.cached == 1 and report.skipped["over_budget"] == 2
+    assert len(bench.files()) == 1
+    assert bench.build([song(p) for p in paths], cache_budget_gb=0.0).cached == 2
+
+
+def test_a_second_build_at_the_same_time_is_refused(bench):
+    path = write(bench.music / "a.flac", 35.0, 22050)
+    bench.root.mkdir(parents=True, exist_ok=True)
+    with open(bench.root / "build.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with pytest.raises(CacheError, match="another cache build"):
+            bench.build([song(path)])
+
+
+def test_worker_processes_build_the_same_cache(bench):
+    paths = [write(bench.music / f"w{i}.flac", 35.0, 22050) for i in range(3)]
+    report = bench.build([song(p) for p in paths], workers=2)
+    assert report.cached == 3
+    cache = bench.open()
+    assert sorted(e.song_key for e in cache.entries()) == sorted(p.as_uri() for p in paths)
+
+
+def test_cancel_keeps_finished_songs_and_the_next_build_carries_on(bench):
+    paths = [write(bench.music / f"c{i}.flac", 35.0, 22050) for i in range(4)]
+    cancel = CancelToken()
+    seen = []
+
+    def progress(p):
+        seen.append(p.done)
+        if p.done == 2:
+            cancel.cancel()
+
+    with pytest.raises(Cancelled):
+        build_cache([song(p) for p in paths], bench.settings, bench.dirs, progress, cancel, workers=0)
+    assert len(bench.open()) == 2 and len(bench.files()) == 2
+    assert seen[0] == 0 and seen[-1] == 2
+    rest = bench.build([song(p) for p in paths])
+    assert (rest.cached, rest.up_to_date) == (2, 2)
+
+
+def _skips(bench) -> dict[str, str]:
+    import sqlite3
+
+    with sqlite3.connect(bench.root / "index.sqlite") as db:
+        return dict(db.execute("SELECT song_key, reason FROM songs WHERE reason IS NOT NULL"))

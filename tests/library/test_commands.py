@@ -1,0 +1,78 @@
+"""``musicrec library`` and ``musicrec doctor`` through the real command line entry."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from musicrec_desktop.cli import main
+from musicrec_desktop.errors import EXIT_LOCKED
+from tests.library.helpers import sha256
+from tests.library.test_snapshot import hold_lock
+
+
+def run_json(capsys, *argv):
+    capsys.readouterr()
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, (json.loads(out.out) if out.out.strip() else None), out.err
+
+
+def test_library_json(odd_db, tmp_path, capsys):
+    before = sha256(odd_db.path)
+    code, data, _ = run_json(capsys, "--data-dir", str(tmp_path / "d"), "library", "--json",
+                             "--db", str(odd_db.path))
+    assert code == 0 and sha256(odd_db.path) == before
+    assert data["source"] == odd_db.player and data["songs"] == 16
+    assert data["local_files_present"] == 15 and data["rated_songs"] == 8
+    assert data["rating_histogram_stars"] == {"0": 1, "0.5": 0, "1": 0, "1.5": 0, "2": 1, "2.5": 0,
+                                              "3": 2, "3.5": 1, "4": 1, "4.5": 0, "5": 2}
+    cats = data["songs_per_genre_category"]
+    assert cats["hiphop"] == 5 and cats["electronic"] == 2 and cats["jazz_classical"] == 3
+    assert data["top_unmapped_genres"] == {"Shoegaze": 1}
+    assert data["skipped_rows"] == odd_db.odd.expected_skips
+    assert data["notes"]["file missing"] == 1
+
+
+def test_library_text(odd_db, tmp_path, capsys):
+    assert main(["--data-dir", str(tmp_path / "d"), "library", "--db", str(odd_db.path)]) == 0
+    out = capsys.readouterr().out
+    assert "songs                16" in out and "not a local file (http)" in out and "Shoegaze" in out
+
+
+def test_library_exit_codes(odd_db, tmp_path, capsys):
+    data = ["--data-dir", str(tmp_path / "d")]
+    assert main([*data, "library", "--db", str(tmp_path / "none.db")]) == 1
+    assert "none.db: no such database file" in capsys.readouterr().err
+    holder = hold_lock(odd_db.path, "BEGIN EXCLUSIVE", 60)
+    try:
+        assert main([*data, "library", "--wait", "0.3", "--db", str(odd_db.path)]) == EXIT_LOCKED
+        assert "locked" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
+    with pytest.raises(SystemExit) as usage:
+        main([*data, "library", "--player", "winamp"])
+    assert usage.value.code == 2
+
+
+def test_doctor_json(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    code, data, _ = run_json(capsys, "--data-dir", str(tmp_path / "d"), "doctor", "--json")
+    assert code == (1 if data["problems"] else 0)
+    assert data["python"]["version"].startswith("3.")
+    assert data["torch"]["version"]
+    assert "FLAC" in data["audio"]["soundfile"]["formats"]
+    assert data["data"]["state"] == str((tmp_path / "d" / "state").resolve())
+    assert data["data"]["state_free_gb"] > 0
+    assert data["players"]["session_bus"] is False
+    assert data["players"]["strawberry"] == {"database": None, "running": None}
+
+
+def test_doctor_text(tmp_path, capsys):
+    code = main(["--data-dir", str(tmp_path / "d"), "doctor"])
+    out = capsys.readouterr().out
+    assert "torch" in out and "soundfile" in out and ("ready" in out)
+    assert code == (0 if out.rstrip().endswith("\nready") else 1)

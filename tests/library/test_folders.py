@@ -1,0 +1,94 @@
+"""The folder library: real files of every supported format, tags and ratings read by mutagen."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from musicrec_desktop.errors import LibraryError
+from musicrec_desktop.library.folders import rating_from_popm, rating_from_text, scan_folders
+from musicrec_desktop.library.urls import file_url
+from tests.library.helpers import sha256, write_song
+
+SHARED_AUDIO = Path(__file__).resolve().parents[2] / ".." / "shared" / "audio"
+
+
+@pytest.fixture
+def music(tmp_path) -> Path:
+    root = tmp_path / "Music"
+    write_song(root / "a" / "one.mp3", "One", "Ann", "Hip-Hop", "2001", ("popm", 196))
+    write_song(root / "a" / "two.flac", "Two", "Bob", "Jazz/Blues", "1999-05-01", ("fmps", "1"))
+    write_song(root / "b" / "three.ogg", "Three", "Cé", "Électronique; House", "", ("rating", "60"))
+    write_song(root / "b" / "four.opus", "Four", "Dee", "Country", "2020", ("fmps", "0.3"))
+    write_song(root / "c" / "five #5?.wav", "Five", "Eve", "Reggae", "", ("fmps", "0.5"))
+    write_song(root / "c" / "six.flac", "", "", "", "")
+    (root / "c" / "broken.mp3").write_bytes(b"\x00not audio at all" * 64)
+    (root / "c" / "cover.jpg").write_bytes(b"\xff\xd8\xff")
+    if shutil.which("ffmpeg"):
+        write_song(root / "d" / "seven.m4a", "Seven", "Fay", "Latin", "2018", ("fmps", "0.8"))
+    return root
+
+
+def test_every_format_with_tags_and_ratings(music):
+    checksums = {p: sha256(p) for p in music.rglob("*") if p.is_file()}
+    scan = scan_folders([music])
+    assert {p: sha256(p) for p in checksums} == checksums  # never written
+    songs = {s.path.name: s for s in scan.songs}
+    expected = {"one.mp3", "two.flac", "three.ogg", "four.opus", "five #5?.wav", "six.flac"}
+    if shutil.which("ffmpeg"):
+        expected.add("seven.m4a")
+    assert set(songs) == expected
+    assert scan.skipped == {"unreadable audio file (mp3)": 1}
+    one = songs["one.mp3"]
+    assert (one.title, one.artist, one.genre, one.year, one.rating) == ("One", "Ann", "Hip-Hop", 2001, 0.8)
+    assert songs["two.flac"].rating == 1.0 and songs["two.flac"].year == 1999
+    assert songs["two.flac"].genre == "Jazz/Blues"
+    assert songs["three.ogg"].rating == pytest.approx(0.6) and songs["three.ogg"].artist == "Cé"
+    assert songs["four.opus"].rating == pytest.approx(0.3) and songs["four.opus"].year == 2020
+    assert songs["five #5?.wav"].rating == 0.5 and songs["five #5?.wav"].title == "Five"
+    six = songs["six.flac"]
+    assert (six.title, six.genre, six.rating, six.year) == ("", "", None, None)
+    if shutil.which("ffmpeg"):
+        assert songs["seven.m4a"].rating == pytest.approx(0.8) and songs["seven.m4a"].genre == "Latin"
+    for song in scan.songs:
+        assert song.available and song.length_s == pytest.approx(1.0, abs=0.1)
+        assert song.key == song.url == file_url(song.path)
+    assert scan.source == "folders" and len(scan.local_songs) == len(scan.songs)
+
+
+def test_missing_folders(music, tmp_path):
+    scan = scan_folders([music, tmp_path / "nowhere"])
+    assert scan.skipped["music folder missing"] == 1 and len(scan.songs) >= 6
+    with pytest.raises(LibraryError, match="does not exist"):
+        scan_folders([tmp_path / "nowhere"])
+    with pytest.raises(LibraryError, match="no music folders"):
+        scan_folders([])
+
+
+@pytest.mark.parametrize("popm, rating", [(0, None), (1, 0.2), (13, 0.2), (54, 0.2), (64, 0.4),
+                                          (118, 0.4), (128, 0.6), (186, 0.6), (196, 0.8),
+                                          (242, 0.8), (252, 1.0), (255, 1.0)])
+def test_popm_steps(popm, rating):
+    assert rating_from_popm(popm) == rating
+
+
+@pytest.mark.parametrize("text, fmps, rating", [
+    ("1", True, 1.0), ("0.6", True, 0.6), ("0,4", True, 0.4), ("3", True, None),
+    ("0.6", False, 0.6), ("3", False, 0.6), ("80", False, 0.8), ("0", False, 0.0),
+    ("500", False, None), ("-1", False, None), ("x", False, None),
+])
+def test_rating_texts(text, fmps, rating):
+    assert rating_from_text(text, fmps=fmps) == (pytest.approx(rating) if rating is not None else None)
+
+
+def test_shared_recordings():
+    if not SHARED_AUDIO.is_dir():
+        pytest.skip("../shared/audio is not here")
+    scan = scan_folders([SHARED_AUDIO])
+    assert len(scan.songs) == 17 and not scan.skipped
+    by_name = {s.path.name: s for s in scan.songs}
+    vibe = by_name["Kevin_MacLeod_-_Vibe_Ace.ogg"]
+    assert (vibe.artist, vibe.genre) == ("Kevin MacLeod", "Jazz")
+    assert all(s.length_s and s.length_s > 10 for s in scan.songs)

@@ -1,0 +1,55 @@
+"""Databases made by the real players (headless): what they scanned, our odd rows, a running player."""
+
+from __future__ import annotations
+
+import pytest
+
+from musicrec_desktop.cli import main
+from musicrec_desktop.library.players import read_player_database
+from musicrec_desktop.library.urls import file_url
+from tests.library.helpers import sha256
+from tests.support.player import HeadlessPlayer
+
+pytestmark = pytest.mark.player
+
+
+@pytest.mark.parametrize("made", ["strawberry_made", "clementine_made"])
+def test_songs_the_real_player_scanned(made, request):
+    db = request.getfixturevalue(made)
+    before = sha256(db.path)
+    scan = read_player_database(db.path)
+    assert sha256(db.path) == before
+    assert scan.source == db.player
+    by_path = {s.path: s for s in scan.songs}
+    for path in db.scanned:
+        song = by_path[path]
+        # Our own URL encoding is the player's: keys from the folder scan match the player's.
+        assert song.url == file_url(path) and song.key == song.url
+        assert song.available and song.length_s == pytest.approx(1.0, abs=0.05)
+        assert song.rating is None and song.playcount == 0 and song.lastplayed is None
+    titles = {s.title: s for s in scan.songs}
+    assert titles["Straße"].artist == "Björk" and titles["Straße"].genre == "Hip Hop"
+    assert titles["Straße"].year == 1999
+    assert titles["Number One?"].genre == "Rock/Pop" and titles["Hundred"].genre == "Drum & Bass"
+    # The odd rows added in the player's own schema after it made the database.
+    assert dict(scan.skipped) == db.odd.expected_skips
+    assert titles["odd name"].rating == 1.0 and titles["missing"].available is False
+    assert len(scan.songs) == 16 + len(db.scanned)
+
+
+def test_library_command_while_strawberry_runs(strawberry_made, tmp_path, capsys):
+    """The real player has the database open; our reads leave its file byte-identical."""
+    home = tmp_path / "home"
+    player = HeadlessPlayer("strawberry", home)
+    player.database.parent.mkdir(parents=True)
+    strawberry_made.path.replace(player.database)
+    with player:
+        player.wait_until(lambda: player.query("SELECT COUNT(*) FROM songs")[0][0] > 0, 20, "open")
+        before = sha256(player.database)
+        for _ in range(3):
+            assert main(["--data-dir", str(tmp_path / "data"), "library", "--json",
+                         "--db", str(player.database)]) == 0
+        assert '"songs": ' in capsys.readouterr().out
+        assert player.running
+        assert sha256(player.database) == before
+        assert sorted(p.name for p in player.database.parent.iterdir()) == ["strawberry.db"]

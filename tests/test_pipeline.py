@@ -1,0 +1,121 @@
+"""The Qt-free pipeline: real library and cache stages on real FLAC files, small real stages after."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from musicrec_desktop.errors import LibraryError
+from musicrec_desktop.pipeline import (
+    CacheStage,
+    LibraryStage,
+    Pipeline,
+    PipelineState,
+    figures_of,
+    full_pipeline,
+    state_path,
+    update_pipeline,
+)
+from musicrec_desktop.progress import CancelToken
+from tests.app.tiny import CountStage, make_ctx, make_library, write_song
+
+
+def test_runs_real_stages_then_skips_what_is_up_to_date(tmp_path):
+    music = tmp_path / "music"
+    make_library(music)
+    ctx = make_ctx(tmp_path, music)
+    count = CountStage("encoder", 3, after="cache")
+    pipeline = Pipeline([LibraryStage(), CacheStage(), count])
+    seen = []
+
+    report = pipeline.run(ctx, progress=seen.append)
+
+    assert report.ok and report.ran == ["library", "cache", "encoder"]
+    assert {p.stage for p in seen} == {"library", "cache", "encoder"}
+    cache = report.figures["cache"]
+    assert cache["songs"] == 5 and cache["cached"] == 5
+    assert report.figures["library"]["genres"] == {"Rock": 2, "Synthwave": 1, "Jazz": 1, "Hip-Hop": 1}
+    assert (ctx.dirs.state / "encoder.txt").read_text() == "3"
+
+    again = pipeline.run(ctx)
+    assert [s.status for s in again.stages] == ["ran", "up to date", "up to date"]
+    assert count.runs == 1
+    assert again.summary() == "Done in 0 s: Reading the library."
+
+    write_song(music / "new.flac", 300.0, "Jazz")
+    third = pipeline.run(ctx)
+    assert third.ran == ["library", "cache", "encoder"]  # the new song reruns what depends on it
+    assert third.figures["cache"]["cached"] == 1 and third.figures["cache"]["songs"] == 6
+
+
+def test_state_survives_restarts_and_force_reruns_downstream(tmp_path):
+    ctx = make_ctx(tmp_path)
+    first, second = CountStage("encoder", 2), CountStage("rating", 2, after="encoder")
+    Pipeline([first, second]).run(ctx)
+    saved = json.loads(state_path(ctx).read_text())
+    assert set(saved["done"]) == {"encoder", "rating"}
+    assert saved["figures"]["rating"] == {"counted": 2}
+
+    # A new process: fresh stage objects, state from the file.
+    first, second = CountStage("encoder", 2), CountStage("rating", 2, after="encoder")
+    assert Pipeline([first, second]).run(ctx).ran == []
+    report = Pipeline([first, second]).run(ctx, PipelineState(force={"encoder"}))
+    assert report.ran == ["encoder", "rating"]
+
+
+def test_cancel_stops_between_steps_and_keeps_the_stage_to_do(tmp_path):
+    ctx = make_ctx(tmp_path)
+    slow = CountStage("encoder", 50, step_s=0.01)
+    after = CountStage("rating", 2, after="encoder")
+    cancel = CancelToken()
+    steps = []
+
+    def progress(p):
+        steps.append(p.done)
+        if p.stage == "encoder" and p.done == 3:
+            cancel.cancel()
+
+    report = Pipeline([slow, after]).run(ctx, progress=progress, cancel=cancel)
+    assert report.cancelled and not report.ok
+    assert [s.status for s in report.stages] == ["cancelled"]
+    assert max(steps) == 3 and after.runs == 0
+    assert not (ctx.dirs.state / "encoder.txt").exists()
+    assert "encoder" not in PipelineState.load(state_path(ctx)).done
+    # The next run does it.
+    assert Pipeline([slow, after]).run(ctx).ran == ["encoder", "rating"]
+
+
+def test_a_failing_stage_ends_the_run_with_its_error(tmp_path):
+    ctx = make_ctx(tmp_path)
+    after = CountStage("rating", 2)
+    report = Pipeline([CountStage("library", 1, fail=True), after]).run(ctx)
+    assert isinstance(report.error, LibraryError)
+    assert report.stages[0].status == "failed" and "cannot be read" in report.stages[0].message
+    assert after.runs == 0
+    assert report.summary().startswith("Failed: ")
+    assert json.loads(json.dumps(report.to_dict()))["error"].endswith("cannot be read")
+
+
+def test_figures_are_json_safe():
+    from dataclasses import dataclass
+
+    @dataclass
+    class Report:
+        genre_map: float
+        path: Path
+        count: np.int64
+        nan: float
+        matrix: np.ndarray
+        baselines: dict
+
+    figures = figures_of(Report(np.float32(0.5).item(), Path("/x"), np.int64(3), math.nan,
+                                np.zeros((3, 3)), {"knn": {"pearson": np.float64(0.25)}}))
+    assert figures == {"genre_map": 0.5, "path": "/x", "count": 3, "baselines": {"knn": {"pearson": 0.25}}}
+
+
+def test_the_full_and_update_pipelines_name_the_agreed_stages():
+    assert full_pipeline().names == ["library", "cache", "encoder", "embed", "rating", "recommend"]
+    assert update_pipeline().names == ["library", "cache", "embed", "rating", "recommend"]
