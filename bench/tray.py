@@ -47,8 +47,8 @@ def start_xvfb() -> tuple[subprocess.Popen, str] | None:
         return None
     for number in range(90, 120):
         if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
-            server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            command = ["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"]
+            server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and not Path(f"/tmp/.X11-unix/X{number}").exists():
                 time.sleep(0.05)
@@ -59,8 +59,10 @@ def start_xvfb() -> tuple[subprocess.Popen, str] | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--offscreen", action="store_true", help="use Qt's offscreen platform")
-    parser.add_argument("--idle", type=float, default=10.0, help="seconds to settle, then seconds measured idle")
-    parser.add_argument("--runs", type=int, default=3, help="launches to time (the best and median are shown)")
+    parser.add_argument("--idle", type=float, default=10.0,
+                        help="seconds to settle, then seconds measured idle")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="launches to time (the best and median are shown)")
     args = parser.parse_args()
     QCoreApplication([])  # for the local socket the tray answers on
     xvfb = None if args.offscreen else start_xvfb()

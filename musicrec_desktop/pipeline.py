@@ -144,8 +144,8 @@ class Stage:
         return None
 
     def is_up_to_date(self, ctx: AppContext, state: PipelineState) -> bool:
-        if self.name in state.force:
-            return False
+        if self.name in state.force or self.name in state.started:
+            return False  # asked for, or a run of it was interrupted
         fp = self.fingerprint(ctx, state)
         record = state.done.get(self.name)
         return fp is not None and record is not None and record.fingerprint == fp
@@ -361,10 +361,10 @@ class EncoderStage(Stage):
         from musicrec_desktop.model.train import train_encoder
 
         fingerprint = self.fingerprint(ctx, state)
-        # Resume only a run of the same settings that started, did not finish and saved a
-        # checkpoint; "Rebuild model" (force) starts from scratch.
-        resume = (state.started.get(self.name) == fingerprint and self.name not in state.force
-                  and checkpoint_path(ctx.dirs).exists())
+        # Resume a run of the same settings that started, did not finish and saved a checkpoint
+        # (also when "Rebuild model" is asked again after a cancel or a restart); otherwise,
+        # "Rebuild model" included, start from scratch.
+        resume = state.started.get(self.name) == fingerprint and checkpoint_path(ctx.dirs).exists()
         state.started[self.name] = fingerprint
         state.save(state_path(ctx))
         report = train_encoder(ctx.settings, ctx.dirs, state.songs, quick=state.quick, resume=resume,

@@ -119,3 +119,31 @@ def test_figures_are_json_safe():
 def test_the_full_and_update_pipelines_name_the_agreed_stages():
     assert full_pipeline().names == ["library", "cache", "encoder", "embed", "rating", "recommend"]
     assert update_pipeline().names == ["library", "cache", "embed", "rating", "recommend"]
+
+
+def test_musicrec_run_reports_each_stage_and_exits_with_the_error_code(tmp_path, capsys):
+    from musicrec_desktop.cli import main
+    from musicrec_desktop.errors import EXIT_NOT_READY
+
+    music = tmp_path / "music"
+    make_library(music)
+    ctx = make_ctx(tmp_path, music)
+    code = main(["--data-dir", str(ctx.dirs.config.parent), "run", "--update", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == EXIT_NOT_READY  # no encoder yet: "Rebuild model" comes first
+    assert [(s["name"], s["status"]) for s in out["stages"]] == [
+        ("library", "ran"), ("cache", "ran"), ("embed", "failed")]
+    assert "no trained encoder" in out["error"]
+    assert out["figures"]["cache"]["songs"] == 5
+
+
+def test_an_interrupted_stage_runs_again_even_with_the_same_inputs(tmp_path):
+    ctx = make_ctx(tmp_path)
+    stage = CountStage("encoder", 2)
+    Pipeline([stage]).run(ctx)
+    state = PipelineState.load(state_path(ctx))
+    state.started["encoder"] = state.done["encoder"].fingerprint  # as a quit mid-training leaves it
+    state.save(state_path(ctx))
+    report = Pipeline([stage]).run(ctx)
+    assert report.ran == ["encoder"]
+    assert PipelineState.load(state_path(ctx)).started == {}

@@ -71,7 +71,11 @@ def run_tray(ctx: AppContext, update_on_start: bool = True) -> int:
     app.aboutToQuit.connect(tray.shutdown)
     _wait_for_system_tray(tray, TRAY_WAIT_S)
     tray.restart_watcher()
-    if not PipelineState.load(state_path(ctx)).done:
+    state = PipelineState.load(state_path(ctx))
+    if update_on_start and state.started:
+        # Work was interrupted (quit, crash, power): carry on from its checkpoint.
+        QTimer.singleShot(STARTUP_UPDATE_S * 1000, lambda: tray.worker.start("run"))
+    elif not state.done:
         tray.notify("musicrec", "Choose Rebuild model to learn your taste from your library.")
     elif update_on_start:
         QTimer.singleShot(STARTUP_UPDATE_S * 1000, lambda: tray.worker.start("update"))

@@ -189,7 +189,7 @@ class ReportWindow(QWidget):
         self.rating.setText(_number(rating.get("spearman")))
         self.rated.setText(str(rating.get("n_rated", "–")))
         rows = []
-        if rating:
+        if rating and not rating.get("fallback"):  # the fallback has no predictions to measure
             rows.append(("rating model", rating))
         rows += list(rating.get("baselines", {}).items())
         self.evaluation.setRowCount(len(rows))
@@ -201,8 +201,9 @@ class ReportWindow(QWidget):
                                  ("" if rating else "Not trained yet: choose Rebuild model."))
         self._show_cache(figures.get("cache", {}))
         top = figures.get("recommend", {}).get("top", [])
-        self.top.setText("\n".join(f"{i}. {row['song']}" + (f": {row['reason']}" if row.get("reason") else "")
-                                   for i, row in enumerate(top, start=1)) or "None yet.")
+        lines = [f"{i}. {row['song']}" + (f" ({row['reason']})" if row.get("reason") else "")
+                 for i, row in enumerate(top, start=1)]
+        self.top.setText("\n".join(lines) or "None yet.")
 
     def _show_cache(self, cache: dict[str, Any]) -> None:
         while self.cache_grid.count():

@@ -113,10 +113,12 @@ def _print_report(report) -> None:
         print(f"{stage.title:<26} {stage.status:<11} {stage.seconds:7.1f} s  {stage.message}")
     figures = report.figures
     for label, stage, key in (("genre mAP", "encoder", "genre_map"),
-                              ("rating correlation", "rating", "correlation")):
+                              ("rating correlation (Spearman)", "rating", "spearman")):
         value = figures.get(stage, {}).get(key)
         if isinstance(value, int | float):
             print(f"{label}: {value:.3f}")
+    if figures.get("rating", {}).get("fallback"):
+        print(figures["rating"].get("message", ""))
     top = figures.get("recommend", {}).get("top", [])
     if top:
         print("Top recommendations:")

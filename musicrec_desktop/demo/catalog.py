@@ -13,7 +13,8 @@ import numpy as np
 
 from musicrec_desktop.demo.styles import STYLE_VARIANTS, STYLES
 
-FORMATS = (("mp3", 0.6), ("ogg", 0.3), ("flac", 0.1))  # extension, share of albums
+# Album formats in turn: 60 % MP3, 30 % Ogg Vorbis, 10 % FLAC; any four albums have all three.
+FORMATS = ("mp3", "ogg", "mp3", "flac", "mp3", "ogg", "mp3", "ogg", "mp3", "mp3")
 EMPTY_GENRE_SHARE = 0.05  # some albums carry no genre tag, as in real libraries
 
 ARTISTS = {
@@ -68,6 +69,7 @@ def plan_catalog(songs: int, seed: int, seconds: tuple[float, float] = (60.0, 18
     rng = np.random.default_rng([seed, 10])
     quotas = [songs // len(STYLES) + (i < songs % len(STYLES)) for i in range(len(STYLES))]
     catalog: list[DemoSong] = []
+    albums = 0
     for style, quota in zip(STYLES, quotas, strict=True):
         artists = list(rng.choice(ARTISTS[style], size=4, replace=False))
         album_no = 0
@@ -78,7 +80,8 @@ def plan_catalog(songs: int, seed: int, seconds: tuple[float, float] = (60.0, 18
             genre = "" if rng.random() < EMPTY_GENRE_SHARE else str(rng.choice(variant.genres))
             album = f"{rng.choice(ALBUM_WORDS[0])} {rng.choice(ALBUM_WORDS[1])}"
             year = int(rng.integers(1995, 2025))
-            ext = str(rng.choice([f for f, _ in FORMATS], p=[p for _, p in FORMATS]))
+            ext = FORMATS[albums % len(FORMATS)]
+            albums += 1
             for track in range(1, size + 1):
                 title = f"{rng.choice(TITLE_WORDS[0])} {rng.choice(TITLE_WORDS[1])}"
                 name = f"{track:02d} - {title}.{ext}"

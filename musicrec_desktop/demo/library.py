@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from musicrec_desktop.demo import DEMO_SEED, DEMO_SONGS
 from musicrec_desktop.demo.catalog import DemoSong, plan_catalog, simulate_listener
 from musicrec_desktop.demo.strawberry import write_strawberry_db
 from musicrec_desktop.demo.styles import render_song
@@ -39,8 +40,6 @@ from musicrec_desktop.progress import CancelToken, ProgressCallback, RateMeter, 
 log = logging.getLogger(__name__)
 
 GENERATOR_VERSION = 1  # bump when the music changes, so that old demo libraries are rewritten
-DEMO_SONGS = 200
-DEMO_SEED = 7
 SONG_SECONDS = (60.0, 180.0)
 SAMPLE_RATES = {"flac": 22050, "ogg": 44100, "mp3": 44100}  # FLAC at 22 kHz keeps the library small
 MANIFEST = "demo.json"

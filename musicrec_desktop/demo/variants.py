@@ -62,7 +62,7 @@ class Variant:
 
 ROCK = (
     Variant(
-        "rock", ("Rock", "Hard Rock", "Alternative", "Rock/Pop", "Punk Rock"), (108, 152), MINOR_PENTA,
+        "rock", ("Rock", "Hard Rock", "Alternative", "Punk Rock"), (108, 152), MINOR_PENTA,
         (((0, "5"), (10, "5"), (5, "5"), (0, "5")), ((0, "5"), (8, "5"), (10, "5"), (0, "5")),
          ((0, "5"), (5, "5"), (7, "5"), (5, "5"))),
         {"kick": ("X.....x.X.x.....", "X.x...x.X.....x."), "snare": ("....X.......X...",),
@@ -84,7 +84,7 @@ ROCK = (
 
 POP = (
     Variant(
-        "pop", ("Pop", "Pop/Rock", "Synthpop", "Teen Pop"), (96, 126), MAJOR,
+        "pop", ("Pop", "Synthpop", "Teen Pop", "Synth-Pop"), (96, 126), MAJOR,
         (((0, "maj"), (7, "maj"), (9, "min"), (5, "maj")), ((9, "min"), (5, "maj"), (0, "maj"), (7, "maj")),
          ((0, "maj"), (9, "min"), (5, "maj"), (7, "maj"))),
         {"kick": ("X.......X.x.....", "X.....x.X......."), "clap": ("....X.......X...",),
@@ -162,7 +162,7 @@ HIPHOP = (
 
 JAZZ_CLASSICAL = (
     Variant(
-        "swing jazz", ("Jazz", "Swing", "Jazz; Instrumental", "Bebop"), (120, 200), MAJOR,
+        "swing jazz", ("Jazz", "Swing", "Jazz; Instrumental", "Bebop; Jazz"), (120, 200), MAJOR,
         (((2, "m7"), (7, "7"), (0, "maj7"), (0, "maj7")), ((0, "maj7"), (9, "7"), (2, "m7"), (7, "7")),
          ((2, "m7"), (7, "7"), (4, "m7"), (9, "7"))),
         {"ride": ("X...X.x.X...X.x.",), "hat": ("....x.......x...",), "kick": ("g.......g.......",),
@@ -184,7 +184,7 @@ JAZZ_CLASSICAL = (
         gains={"comp": 0.6},
     ),
     Variant(
-        "waltz", ("Classical", "Classical; Instrumental", "Waltz"), (84, 132), MAJOR,
+        "waltz", ("Classical", "Classical; Instrumental", "Classical; Waltz"), (84, 132), MAJOR,
         (((0, "maj"), (7, "7"), (7, "7"), (0, "maj")), ((0, "maj"), (5, "maj"), (7, "7"), (0, "maj"))),
         {},
         ("R-----------",), ("upright", "strings"),
@@ -239,7 +239,7 @@ LATIN_WORLD = (
         bars_per_chord=2, swing=0.12, room=0.35, gains={"bass": 1.2},
     ),
     Variant(
-        "reggaeton", ("Reggaeton", "Latin", "Latin Urban"), (88, 100), MINOR,
+        "reggaeton", ("Reggaeton", "Latin", "Reggaeton/Latin"), (88, 100), MINOR,
         (((0, "min"), (8, "maj"), (3, "maj"), (10, "maj")),),
         {"kick": ("X...X...X...X...",), "snare": ("...X..X....X..X.",), "hat": ("x.x.x.x.x.x.x.x.",)},
         ("R.......R.......",), ("bass808", "sine_bass"),

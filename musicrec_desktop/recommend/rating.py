@@ -196,8 +196,9 @@ def ratings_fingerprint(table: SongTable) -> str:
 
 
 def train(table: SongTable, config: RatingConfig, *, progress: ProgressCallback = ignore_progress,
-          cancel: CancelToken | None = None) -> tuple[TasteModel, RatingReport]:
-    """Cross-validates, then fits on every rated song; the fallback below ``MIN_RATINGS``."""
+          cancel: CancelToken | None = None, cross_validate: bool = True) -> tuple[TasteModel, RatingReport]:
+    """Cross-validates (unless told not to), then fits on every rated song; the fallback below
+    ``MIN_RATINGS``."""
     started = time.monotonic()
     ratings = table.ratings()
     rated = np.flatnonzero(~np.isnan(ratings))
@@ -210,6 +211,11 @@ def train(table: SongTable, config: RatingConfig, *, progress: ProgressCallback 
         return model, RatingReport(len(rated), len(table), table.model_id, True, message,
                                    seconds=time.monotonic() - started)
     vectors, implicit, y = table.vectors[rated], table.implicit()[rated], ratings[rated]
+    if not cross_validate:
+        model = RatingModel.fit(vectors, implicit, y, config, table.model_id, cancel)
+        return model, RatingReport(len(rated), len(table), table.model_id, False,
+                                   "not cross-validated; `musicrec train-classifier` measures it",
+                                   seconds=time.monotonic() - started)
     folds = min(config.folds, len(rated))
     fold_of = np.random.default_rng(config.seed).permutation(len(rated)) % folds
     predicted = {"model": np.zeros_like(y), "mean rating": np.zeros_like(y), "k-NN": np.zeros_like(y)}

@@ -1,11 +1,12 @@
 """A small blocking D-Bus client over jeepney, with a time limit on every call.
 
 Why jeepney and not QtDBus: PySide6's QtDBus hands ``a{sv}`` values (MPRIS ``Metadata``) back as
-opaque ``QDBusArgument`` objects and cannot send unsigned integers, so ``Playlists.GetPlaylists``
-(signature ``uusb``) is refused by the players. jeepney is pure Python, well kept (it is what
-``keyring`` and ``secretstorage`` use), takes explicit signatures, unwraps every value into plain
-Python, and needs no event loop: one-shot commands just call, and the long-running follower reads
-signals from the socket (``fileno()`` lets a Qt ``QSocketNotifier`` drive it as well).
+opaque ``QDBusArgument`` objects, and it sends Python ints as signed (``i``), so the players refuse
+``Playlists.GetPlaylists`` (signature ``uusb``); both seen with PySide6 6.12 and Strawberry 1.0.14.
+jeepney is pure Python and well kept (``keyring`` and ``secretstorage`` use it), takes explicit
+signatures, gives plain Python values, and needs no event loop: one-shot commands just call, and
+the long-running follower reads signals from the socket (``fileno()`` lets a Qt
+``QSocketNotifier`` drive it as well).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections import deque
 from typing import Any
 
 from jeepney import DBusAddress, MatchRule, MessageType, message_bus, new_method_call
+from jeepney.auth import AuthenticationError
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
 from jeepney.low_level import Array, DictEntry, HeaderFields, Message, Struct, Variant, parse_signature
 
@@ -52,7 +54,10 @@ def _plain(kind: Any, value: Any) -> Any:
 
 
 class Bus:
-    """One connection to a session bus: the person's own (default) or one at an explicit address."""
+    """One connection to a session bus: the person's own (default) or one at an explicit address.
+
+    Use a connection from one thread at a time; a follower on a worker thread opens its own.
+    """
 
     def __init__(self, address: str | None = None, timeout: float = CALL_TIMEOUT_S) -> None:
         address = address or os.environ.get("DBUS_SESSION_BUS_ADDRESS", "")
@@ -64,10 +69,10 @@ class Bus:
         self.signals: deque[Message] = deque(maxlen=1000)
         try:
             self._conn: DBusConnection = open_dbus_connection(address, auth_timeout=timeout)
-        except (OSError, ValueError, TimeoutError) as exc:
-            raise PlayerError(f"cannot connect to the D-Bus session bus at {address}: {exc}") from exc
-        except Exception as exc:  # jeepney's AuthenticationError and friends have no common base
+        except AuthenticationError as exc:
             raise PlayerError(f"the D-Bus session bus at {address} refused us: {exc}") from exc
+        except (OSError, ValueError, TimeoutError) as exc:  # ValueError: an address jeepney cannot read
+            raise PlayerError(f"cannot connect to the D-Bus session bus at {address}: {exc}") from exc
         self.unique_name: str = self._conn.unique_name
 
     def close(self) -> None:
@@ -147,7 +152,3 @@ class Bus:
 
 def member(message: Message) -> str:
     return message.header.fields.get(HeaderFields.member, "")
-
-
-def sender(message: Message) -> str:
-    return message.header.fields.get(HeaderFields.sender, "")

@@ -18,7 +18,7 @@ from typing import Any
 from jeepney import MatchRule
 
 from musicrec_companion.adapters import PlayerAdapter, adapter_for, same_file
-from musicrec_companion.bus import PROPERTIES, Bus, member, sender
+from musicrec_companion.bus import PROPERTIES, Bus, member
 from musicrec_companion.mpris import MPRIS_PATH, MprisPlayer, find_player
 from musicrec_companion.radio import Radio
 from musicrec_companion.tracker import ListeningTracker
@@ -92,17 +92,16 @@ class Follower:
             self._wait_for_return(timeout)
             return
         self.bus.wait(timeout)
+        # A PropertiesChanged signal only wakes us: the state is read whole below, which also
+        # covers what signals do not carry (Position) and players that signal sparingly.
         while self.bus.signals:
             message = self.bus.signals.popleft()
-            name = member(message)
-            if name == "NameOwnerChanged":
+            if member(message) == "NameOwnerChanged":
                 _name, _old, new = message.body
                 self._owner = new or None
                 if self._owner is None:
                     self._player_gone()
                     return
-            elif name == "PropertiesChanged" and sender(message) != self._owner:
-                continue  # another program's MPRIS object on the same bus
         self._refresh()
 
     # -- internals ----------------------------------------------------------------------------

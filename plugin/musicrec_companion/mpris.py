@@ -107,6 +107,10 @@ class MprisPlayer:
     def position_s(self) -> float:
         return float(self._get(PLAYER, "Position")) / 1e6
 
+    def can_go_next(self) -> bool:
+        """Whether a song follows the playing one (songs given to the command line have loaded)."""
+        return bool(self._get(PLAYER, "CanGoNext"))
+
     def can_edit_tracks(self) -> bool:
         """True only where ``TrackList.AddTrack`` really works (Strawberry 1.2.20 and later)."""
         try:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from musicrec_companion.adapters import PlayerAdapter, same_file
 from musicrec_companion.mpris import NowPlaying
-from musicrec_desktop.errors import PlayerError
+from musicrec_desktop.errors import MusicrecError, PlayerError
 from musicrec_desktop.library.song import Song
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class Radio:
     def _top_up(self) -> list[Song]:
         if self.exhausted:
             return []
-        batch = [s for s in self.feed.next_batch(self.batch_size) if s.path is not None or s.url]
+        batch = self.feed.next_batch(self.batch_size)
         if not batch:
             self.exhausted = True
             log.info("the radio has no more songs to add")
@@ -155,6 +155,9 @@ def radio_from_current(ctx: Any, args: argparse.Namespace) -> int:
         feed = RecommenderFeed(Recommender.open(ctx), seed_of(now))
         radio = Radio(adapter, feed, batch_size=int(getattr(args, "count", None) or BATCH_SIZE))
         first = radio.start(now)
+        if not first:
+            raise MusicrecError(f"no songs for a radio from {now.title or now.url}: the recommender found "
+                                "none that may be played")
         print(f"radio from {now.title or now.url}: {len(first)} songs added")
         if getattr(args, "once", False):
             return 0

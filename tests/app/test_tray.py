@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -209,3 +210,19 @@ def test_watcher_follows_the_settings_and_a_change_starts_an_update(qtbot, ctx, 
         assert tray.watcher is None
     finally:
         tray.shutdown()
+
+
+def test_the_tray_and_its_windows_start_without_torch(ctx):
+    """torch is imported when work starts, not when the tray starts."""
+    code = (
+        "import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]);"
+        "from musicrec_desktop.context import AppContext; from musicrec_desktop.app.tray import TrayApp;"
+        "tray = TrayApp(AppContext.open(sys.argv[1])); tray.show(); tray.show_settings();"
+        "tray.show_progress(); tray.show_report(); tray.report_window().wait_for_map();"
+        "tray.fill_playlists(); tray.restart_watcher(); app.processEvents(); tray.shutdown();"
+        "print(sorted(m for m in ('torch', 'faiss', 'nnAudio') if m in sys.modules))")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", code, str(ctx.dirs.config.parent)], capture_output=True,
+                         text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"

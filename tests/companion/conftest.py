@@ -27,10 +27,13 @@ SAMPLE_RATE = 16000
 STRAWBERRY_SETTINGS = "[Backend]\nengine=gstreamer\noutput=udpsink\n"
 
 
-def write_song(path: Path, seconds: float, pitch_hz: float) -> Path:
+def write_song(path: Path, seconds: float, pitch_hz: float, artist: str = "") -> Path:
     t = np.arange(int(SAMPLE_RATE * seconds)) / SAMPLE_RATE
     tone = (0.1 * np.sin(2 * np.pi * pitch_hz * t)).astype(np.float32)
-    sf.write(path, np.stack([tone, tone], axis=1), SAMPLE_RATE)
+    with sf.SoundFile(path, "w", SAMPLE_RATE, 2) as song:
+        if artist:
+            song.artist = artist
+        song.write(np.stack([tone, tone], axis=1))
     return path
 
 
@@ -42,8 +45,10 @@ def checksums(paths: list[Path]) -> dict[Path, str]:
 def music(tmp_path_factory) -> list[Path]:
     """Six 20 s songs with awkward names and six plain 20 s ones for radio."""
     folder = tmp_path_factory.mktemp("music with spaces")
-    songs = [write_song(folder / name, 20.0, 220 + 40 * i) for i, name in enumerate(AWKWARD_NAMES)]
-    songs += [write_song(folder / f"radio {i:02d}.flac", 20.0, 300 + 20 * i) for i in range(6)]
+    songs = [write_song(folder / name, 20.0, 220 + 40 * i, f"Artist {i}")
+             for i, name in enumerate(AWKWARD_NAMES)]
+    songs += [write_song(folder / f"radio {i:02d}.flac", 20.0, 300 + 20 * i, f"Radio artist {i}")
+              for i in range(6)]
     return songs
 
 

@@ -6,6 +6,7 @@ the last ones quit it and read what it saved.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -21,7 +22,7 @@ from musicrec_companion.adapters import adapter_for, same_file
 from musicrec_companion.bus import Bus
 from musicrec_companion.follower import Follower
 from musicrec_companion.mpris import find_player
-from musicrec_companion.radio import ListFeed, Radio, songs_from_files
+from musicrec_companion.radio import ListFeed, Radio, radio_from_current, songs_from_files
 
 from musicrec_desktop.errors import PlayerError
 from musicrec_desktop.store.history import HistoryStore
@@ -108,7 +109,7 @@ def test_radio_tops_up_as_the_player_advances_and_stops_on_other_music(strawberr
     played = []
     for step in range(4):
         # The command line returns before the player has loaded what it was given.
-        time.sleep(0.8)
+        wait_until(adapter.mpris.can_go_next, what="the radio songs loaded")
         expected = radio.queued[step]
         strawberry.run_cli("--next")
         wait_until(lambda e=expected: playing(adapter, e.path), what=f"playing {expected.path.name}")
@@ -172,7 +173,8 @@ def test_companion_command_records_history_and_exits_on_sigterm(strawberry, adap
     try:
         time.sleep(2.0)  # interpreter start and subscription
         adapter.play_playlist("Companion", [music[3], music[4]])
-        time.sleep(1.0)
+        wait_until(adapter.mpris.can_go_next, what="the second song loaded")
+        time.sleep(1.0)  # a second of the first song: a skip
         strawberry.run_cli("--next")
         wait_until(lambda: playing(adapter, music[4]), what="the second song")
         time.sleep(1.2)  # at least one tick of the follower on the second song
@@ -190,8 +192,9 @@ def test_companion_command_records_history_and_exits_on_sigterm(strawberry, adap
     assert kinds[-1] == ("skip", music[4].name)  # SIGTERM ends the song being played
 
 
-def test_play_recommended_and_push_playlists_commands(strawberry, adapter, music, tmp_path):
-    """The commands end to end: a folder library, embeddings in the store, the real recommender."""
+@pytest.fixture(scope="module")
+def library_data(music, tmp_path_factory) -> Path:
+    """A data folder whose library is the music folder, with embeddings in the store (no training)."""
     import numpy as np
 
     from musicrec_desktop.library.folders import scan_folders
@@ -199,9 +202,10 @@ def test_play_recommended_and_push_playlists_commands(strawberry, adapter, music
     from musicrec_desktop.settings import Settings
     from musicrec_desktop.store.embeddings import EmbeddingStore
 
-    dirs = DataDirs.under(tmp_path / "data").create()
+    root = tmp_path_factory.mktemp("data")
+    dirs = DataDirs.under(root).create()
     Settings(player="folders", music_folders=[str(music[0].parent)], playlist_length=4,
-             recent_days=0, artist_cap=100, output_dir=str(tmp_path / "out")).save(dirs.settings_file)
+             recent_days=0, artist_cap=100, output_dir=str(root / "out")).save(dirs.settings_file)
     songs = scan_folders([str(music[0].parent)]).songs
     assert len(songs) == len(music)
     vectors = np.random.default_rng(0).normal(size=(len(songs), 8)).astype(np.float32)
@@ -209,15 +213,19 @@ def test_play_recommended_and_push_playlists_commands(strawberry, adapter, music
         store.register_model("test-model", 8)
         store.put("test-model", [(s.key, v / np.linalg.norm(v)) for s, v in zip(songs, vectors, strict=True)])
         store.set_current("test-model")
-    base = [sys.executable, "-m", "musicrec_desktop", "--data-dir", str(tmp_path / "data")]
+    return root
+
+
+def test_play_recommended_and_push_playlists_commands(strawberry, adapter, music, library_data):
+    """The commands end to end: a folder library, embeddings in the store, the real recommender."""
+    base = [sys.executable, "-m", "musicrec_desktop", "--data-dir", str(library_data)]
 
     played = subprocess.run([*base, "play-recommended", "--bus", strawberry.bus_address, "--seed", "1",
                              "--json"], env=strawberry.env, capture_output=True, text=True, timeout=120)
     assert played.returncode == 0, played.stderr
     result = json.loads(played.stdout)
     assert result["player"] == "strawberry" and result["playlist"] == "Recommended"
-    # How many the recommender picks without any ratings is its business; at most the length asked.
-    assert 1 <= len(result["songs"]) <= 4 and all(Path(p) in music for p in result["songs"])
+    assert len(result["songs"]) == 4 and all(Path(p) in music for p in result["songs"])
     assert adapter.mpris.now_playing().path == Path(result["songs"][0])
     assert [p.name for p in adapter.mpris.playlists()].count("Recommended") == 1
 
@@ -228,6 +236,39 @@ def test_play_recommended_and_push_playlists_commands(strawberry, adapter, music
     assert results and all(r["result"] in ("created", "kept") for r in results.values())
     names = [p.name for p in adapter.mpris.playlists()]
     assert all(names.count(name) == 1 for name in results)
+
+
+def test_radio_from_current_follows_until_other_music(strawberry, adapter, music, short_song, library_data,
+                                                       monkeypatch, capsys):
+    from musicrec_desktop.context import AppContext
+
+    for key, value in strawberry.env.items():  # the player's command line must find this player
+        monkeypatch.setenv(key, value)
+    adapter.play_playlist("From current", [music[0]])
+    args = argparse.Namespace(bus=strawberry.bus_address, player=None, count=3, once=False)
+    outcome: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: outcome.update(rc=radio_from_current(
+        AppContext.open(library_data), args)), daemon=True)
+    thread.start()
+    printed = ""
+
+    def first_batch_added() -> bool:
+        nonlocal printed
+        printed += capsys.readouterr().out
+        return "songs added" in printed
+
+    wait_until(first_batch_added, timeout=60, what="the first radio batch")
+    added = int(printed.split(": ")[-1].split()[0])
+    assert added == 3
+    wait_until(adapter.mpris.can_go_next, what="the radio songs loaded")
+    strawberry.run_cli("--next")
+    wait_until(lambda: (p := adapter.mpris.now_playing().path) in music and p != music[0],
+               what="a radio song playing")
+    adapter.play_now(short_song)  # not in the library, not queued: other music
+    thread.join(15)
+    assert not thread.is_alive() and outcome["rc"] == 0
+    printed += capsys.readouterr().out
+    assert "radio ended: radio: you switched to other music" in printed
 
 
 def test_follower_runs_inside_a_qt_event_loop(strawberry, adapter, music, qtbot):
@@ -289,7 +330,7 @@ def test_pushed_playlists_are_saved_by_the_player(strawberry, music):
     for name, url in rows:
         saved.setdefault(name, []).append(Path(unquote(urlsplit(url).path)).name)
     # Last replaced by `musicrec play-recommended`: its songs, once.
-    assert 1 <= len(saved["Recommended"]) <= 4 and set(saved["Recommended"]) <= {p.name for p in music}
+    assert len(saved["Recommended"]) == 4 and set(saved["Recommended"]) <= {p.name for p in music}
     assert saved["Discover"] == [p.name for p in music[3:6]]
     assert saved["Forgotten favourites"] == [music[4].name, music[5].name]
     assert saved["Radio"][:5] == [music[6].name] + [p.name for p in music[7:11]]

@@ -1,5 +1,7 @@
 """The real Strawberry loads an XSPF we write (odd file names included) and saves it as a playlist."""
 
+import shutil
+import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -19,7 +21,7 @@ NAMES = ["Hoppípolla 1.wav", "100% live mix.wav", "日本語 の歌.wav"]
 
 
 @pytest.mark.player
-def test_strawberry_loads_our_xspf(tmp_path):
+def test_strawberry_loads_our_xspf(tmp_path, request):
     if not available("strawberry"):
         pytest.skip("strawberry, Xvfb or dbus-daemon not installed")
     music = tmp_path / "mü sic dir"
@@ -33,17 +35,24 @@ def test_strawberry_loads_our_xspf(tmp_path):
                     album="Album", length_s=2.0)
         entries.append(Recommendation(song, 1.0, 0.9, "because you rated X ★★★★★"))
     [xspf] = write_playlists(Settings(playlist_format="xspf"), {"Discover": entries}, tmp_path / "out")
-    with HeadlessPlayer("strawberry", tmp_path / "home") as player:
+    # a short HOME: the player's single-instance socket lives under it (TMPDIR), and a Unix socket
+    # path longer than 107 bytes (pytest's tmp_path plus the test name) silently breaks --load
+    home = Path(tempfile.mkdtemp(prefix="mr-sb-"))
+    request.addfinalizer(lambda: shutil.rmtree(home, ignore_errors=True))
+    with HeadlessPlayer("strawberry", home) as player:
         # a --load sent while the player is still starting can be lost: send it again until seen
-        for _attempt in range(6):
+        loaded = False
+        for _attempt in range(4):
             result = player.run_cli("--load", str(xspf))
             assert result.returncode == 0, result.stderr
             try:
-                player.wait_until(lambda: "Updating playlist with new tracks" in player.log_file.read_text(),
-                                  5, "strawberry did not load the playlist")
+                player.wait_until(lambda: "Saving playlist" in player.log_file.read_text(),
+                                  10, "strawberry did not load the playlist")
+                loaded = True
                 break
             except TimeoutError:
                 continue
+        assert loaded, player.log_file.read_text()[-2000:]
         player.quit()  # MPRIS Quit: the player saves its playlists to its database
         assert not player.running
     locations = _saved_locations(player)

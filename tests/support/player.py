@@ -13,6 +13,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -59,6 +60,7 @@ class HeadlessPlayer:
         self._bus: subprocess.Popen | None = None
         self._player: subprocess.Popen | None = None
         self.home.mkdir(parents=True, exist_ok=True)
+        self.sockets = Path(tempfile.mkdtemp(prefix="mr-"))
         if settings_text is not None:
             self.settings_file.parent.mkdir(parents=True, exist_ok=True)
             self.settings_file.write_text(settings_text, encoding="utf-8")
@@ -90,10 +92,11 @@ class HeadlessPlayer:
             XDG_CONFIG_HOME=str(self.home / ".config"),
             XDG_DATA_HOME=str(self.home / ".local/share"),
             XDG_CACHE_HOME=str(self.home / ".cache"),
-            XDG_RUNTIME_DIR=str(self.home / "runtime"),
+            XDG_RUNTIME_DIR=str(self.sockets / "runtime"),
             # The players find their running instance through a local socket in the temp folder:
-            # a private one keeps players of parallel tests (and the person's own) apart.
-            TMPDIR=str(self.home / "tmp"),
+            # a private one keeps players of parallel tests (and the person's own) apart. It is a
+            # short path of its own because socket paths must stay under 108 bytes.
+            TMPDIR=str(self.sockets),
             DISPLAY=self.display,
             DBUS_SESSION_BUS_ADDRESS=self.bus_address,
             QT_QPA_PLATFORM="xcb",
@@ -102,8 +105,7 @@ class HeadlessPlayer:
         return env
 
     def start(self, timeout: float = 30.0) -> HeadlessPlayer:
-        (self.home / "runtime").mkdir(mode=0o700, exist_ok=True)
-        (self.home / "tmp").mkdir(exist_ok=True)
+        (self.sockets / "runtime").mkdir(mode=0o700, exist_ok=True)
         self._xvfb = subprocess.Popen(
             ["Xvfb", "-displayfd", "1", "-nolisten", "tcp", "-screen", "0", "1280x800x24"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
@@ -139,6 +141,7 @@ class HeadlessPlayer:
         for proc in (self._player, self._bus, self._xvfb):
             if proc is not None:
                 self._kill(proc)
+        shutil.rmtree(self.sockets, ignore_errors=True)
 
     def __enter__(self) -> HeadlessPlayer:
         try:
