@@ -202,7 +202,8 @@ class PipelineReport:
             return f"Failed: {self.error}"
         if self.cancelled:
             return "Stopped; the work done so far is kept."
-        ran = [s.title for s in self.stages if s.status == "ran"]
+        # Reading the library always runs: it is how the others know whether they are up to date.
+        ran = [s.title for s in self.stages if s.status == "ran" and s.name != "library"]
         if not ran:
             return "Everything is up to date."
         return f"Done in {self.seconds:.0f} s: {', '.join(ran)}."

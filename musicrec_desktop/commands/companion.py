@@ -29,7 +29,6 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
 
     from musicrec_companion.follower import Follower, open_player
     from musicrec_companion.radio import Radio, RecommenderFeed, seed_of, stop_on_signals
-
     from musicrec_desktop.errors import PlayerError
     from musicrec_desktop.store.history import HistoryStore
 

@@ -27,7 +27,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_companion.follower import open_player
-
     from musicrec_desktop.errors import NotReadyError
     from musicrec_desktop.recommend.service import Recommender
 

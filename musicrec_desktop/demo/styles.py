@@ -94,7 +94,7 @@ class _Song:
             part.gain = PART_GAINS[name] * variant.gains.get(name, 1.0) * 10 ** (rng.uniform(-3, 3) / 20)
         self.drum_gain = variant.gains.get("drums", 1.0)
         self.drum_sounds = {d: synth.DRUMS[d](sr, rng, float(rng.random()))
-                            for d in {*variant.drums, "crash"}}
+                            for d in sorted({*variant.drums, "crash"})}
         self.sections = self._arrange()
         progs = variant.progressions
         verse, chorus = rng.integers(len(progs)), rng.integers(len(progs))

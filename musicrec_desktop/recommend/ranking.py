@@ -40,7 +40,9 @@ def stars_text(rating: float) -> str:
 
 
 def _artist(song: Song) -> str:
-    return (song.artist or song.albumartist).casefold().strip()
+    """The artist the cap and the spreading count. Untagged songs are not one shared artist."""
+    name = (song.artist or song.albumartist).casefold().strip()
+    return name or f"\0{song.key}"
 
 
 class Ranker:

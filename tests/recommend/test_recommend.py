@@ -117,3 +117,14 @@ def test_generated_playlists(tmp_path):
     rock = lists["Genre: rock"]  # Rock, Metal and Blues map to rock
     assert rock and {r.song.genre for r in rock} <= {"Rock", "Metal", "Blues"}
     assert playlists.FORGOTTEN_DAYS == 180
+
+
+def test_untagged_songs_do_not_share_one_artist_slot():
+    from musicrec_desktop.library.song import Song
+    from musicrec_desktop.recommend.ranking import _artist
+
+    a = Song(key="file:///a.flac", url="file:///a.flac", path=None)
+    b = Song(key="file:///b.flac", url="file:///b.flac", path=None)
+    tagged = Song(key="file:///c.flac", url="file:///c.flac", path=None, artist=" Björk ")
+    assert _artist(a) != _artist(b)
+    assert _artist(tagged) == "björk"
