@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,9 +60,14 @@ class DemoLibrary:
 
 
 def ensure_demo_library(dirs: DataDirs, progress: ProgressCallback = ignore_progress,
-                        cancel: CancelToken | None = None, *, songs: int = DEMO_SONGS) -> Path:
-    """The demo Strawberry database under ``dirs.state / "demo"``, generated on first use."""
-    return write_demo_library(dirs.state / "demo", songs, progress=progress, cancel=cancel).database
+                        cancel: CancelToken | None = None, *, songs: int = DEMO_SONGS,
+                        **options: Any) -> Path:
+    """The demo Strawberry database under ``dirs.state / "demo"``, generated on first use.
+
+    ``options`` go to ``write_demo_library`` (``seconds``, ``sample_rate``, ``workers``).
+    """
+    return write_demo_library(dirs.state / "demo", songs, progress=progress, cancel=cancel,
+                              **options).database
 
 
 def write_demo_library(folder: Path, songs: int = DEMO_SONGS, seed: int = DEMO_SEED,

@@ -73,7 +73,8 @@ def test_database_is_strawberrys_schema_with_the_listeners_history(library):
         assert "%20" in url and local_path(url) == library.path_of(song)
         assert rating == song.rating and (rating == -1 or 0 <= rating <= 1)
         assert round(rating * 10) == pytest.approx(rating * 10)
-        assert (plays, skips, lastplayed, title) == (song.playcount, song.skipcount, song.lastplayed, song.title)
+        assert (plays, skips, lastplayed) == (song.playcount, song.skipcount, song.lastplayed)
+        assert title == song.title
         assert length == round(song.seconds * 1e9) and source == 2
         assert filetype == {"flac": 2, "ogg": 5, "mp3": 8}[song.ext]
         assert size == library.path_of(song).stat().st_size
@@ -89,12 +90,13 @@ def test_listener_prefers_some_styles():
     disliked = sorted(taste, key=taste.get)[:2]
     rated = [s for s in songs if s.rating >= 0]
     assert 0.3 < len(rated) / len(songs) < 0.5
-    mean = {group: np.mean([s.rating for s in rated if s.style in styles])
-            for group, styles in (("loved", loved), ("disliked", disliked))}
-    assert mean["loved"] > mean["disliked"] + 0.4
-    plays = {g: np.mean([s.playcount for s in songs if s.style in st]) for g, st in (("l", loved), ("d", disliked))}
-    skips = {g: np.mean([s.skipcount for s in songs if s.style in st]) for g, st in (("l", loved), ("d", disliked))}
-    assert plays["l"] > 2 * plays["d"] and skips["d"] > 2 * skips["l"]
+
+    def mean(field: str, styles: list[str], among=songs) -> float:
+        return float(np.mean([getattr(s, field) for s in among if s.style in styles]))
+
+    assert mean("rating", loved, rated) > mean("rating", disliked, rated) + 0.4
+    assert mean("playcount", loved) > 2 * mean("playcount", disliked)
+    assert mean("skipcount", disliked) > 2 * mean("skipcount", loved)
     played = [s.lastplayed for s in songs if s.playcount]
     assert min(played) >= 1_700_000_000 - 366 * 86400 and max(played) <= 1_700_000_000
     assert all(s.lastplayed == -1 for s in songs if not s.playcount)
@@ -153,11 +155,10 @@ def test_worker_processes_write_the_same_library(tmp_path):
         assert np.array_equal(a, b)
 
 
-def test_ensure_demo_library_lives_under_state(tmp_path, monkeypatch):
-    import musicrec_desktop.demo.library as demo
-
-    monkeypatch.setattr(demo, "SONG_SECONDS", (2.0, 3.0))
+def test_ensure_demo_library_lives_under_state(tmp_path):
     dirs = DataDirs.under(tmp_path)
-    database = ensure_demo_library(dirs, songs=7)
+    database = ensure_demo_library(dirs, songs=7, **QUICK)
     assert database == dirs.state / "demo" / "strawberry.db" and database.is_file()
-    assert ensure_demo_library(dirs, songs=7) == database
+    stamp = database.stat().st_mtime_ns
+    assert ensure_demo_library(dirs, songs=7, **QUICK) == database
+    assert database.stat().st_mtime_ns == stamp
