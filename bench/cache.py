@@ -1,6 +1,6 @@
 """Chunk cache figures: build speed against plain decoding, bytes per song, crop-load time.
 
-    .venv/bin/python bench/cache.py [--workers N] [--songs N] [--crops N] [--music DIR]
+    .venv/bin/python bench/cache.py [--workers N] [--songs N] [--crops N] [--music DIR] [--generate]
 
 Uses ../shared/audio when present, else generated songs (3-4 minutes of noise and tones, FLAC).
 "Plain decoding" runs the same decoder on the same spans in the same number of worker processes,
@@ -109,10 +109,11 @@ def main() -> None:
     parser.add_argument("--songs", type=int, default=17, help="songs to generate without shared audio")
     parser.add_argument("--crops", type=int, default=300)
     parser.add_argument("--music", type=Path, help="a folder of songs to use instead")
+    parser.add_argument("--generate", action="store_true", help="use generated songs even with shared audio")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="musicrec-bench-") as tmp:
-        folder = args.music or (SHARED if SHARED.is_dir() else None)
+        folder = args.music or (SHARED if SHARED.is_dir() and not args.generate else None)
         if folder is not None:
             files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
             source = f"{len(files)} songs from {folder.resolve()}"

@@ -11,6 +11,7 @@ import errno
 import logging
 import os
 import secrets
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,8 @@ def init_worker(threads: int = 1) -> None:
     """Runs first in every worker process: one thread per worker, so N workers use N cores."""
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
+    # Ctrl+C reaches the whole process group; the build process turns it into a clean cancel.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def ping() -> bool:

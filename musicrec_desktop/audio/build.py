@@ -86,7 +86,10 @@ def build_cache(songs: Sequence[Song], settings: Settings, dirs: DataDirs,
             _delete_orphans(root, rows)
             local = _unique_local(songs)
             if collect:
-                gone = [k for k in rows if k not in local]
+                # Songs still in the library keep their entry even while their file is away
+                # (an unmounted drive): only songs gone from the library are collected.
+                listed = {s.key for s in songs}
+                gone = [k for k in rows if k not in listed]
                 index.remove(gone)
                 for key in gone:
                     _unlink(root, rows.pop(key).file)
@@ -164,24 +167,25 @@ def _run(jobs: list[tuple[SongJob, str]], rows: dict[str, IndexRow], index: Cach
         if cancel is not None and cancel.cancelled:
             _unlink(root, result.file)  # checked again before storing: a cancel stores nothing more
             cancel.check()
-        if result.file and budget and total_bytes + result.nbytes > budget:
+        old = rows.get(job.song_key)
+        growth = result.nbytes - (old.bytes if old else 0)
+        if result.file and budget and total_bytes + growth > budget:
             _unlink(root, result.file)
             report.skipped["over_budget"] += 1  # not recorded: cached once the budget allows
         elif result.file:
             index.put_cached(job.song_key, identities[job.song_key], job.path, fmt, LAYOUT_VERSION,
                              result.file, result.offsets, result.seconds, result.starts, result.nbytes)
-            old = rows.get(job.song_key)
-            total_bytes += result.nbytes - (old.bytes if old else 0)
+            total_bytes += growth
             if old is not None:
-                _unlink(root, old.file)
+                _unlink(root, old.file)  # only now: until the commit the old row named it
             report.cached += 1
             report.bytes += result.nbytes
         else:
             index.put_skipped(job.song_key, identities[job.song_key], job.path, result.reason or "unknown",
                               result.detail)
-            old = rows.get(job.song_key)
             if old is not None:
                 _unlink(root, old.file)
+                total_bytes -= old.bytes
             log.info("skipped %s: %s %s", job.path, result.reason, result.detail)
             report.skipped[result.reason or "unknown"] += 1
         report.attempted += 1

@@ -52,7 +52,7 @@ class DemoLibrary:
     folder: Path
     music: Path  # the music files, below ``folder``
     database: Path  # Strawberry-schema database of the simulated listener
-    songs: list[DemoSong]
+    songs: list[DemoSong]  # as generated (a player pointed at the database may have changed it since)
     written: int  # song files written by this call (0 when everything was reused)
 
     def path_of(self, song: DemoSong) -> Path:
@@ -168,11 +168,6 @@ def tag(path: Path, song: DemoSong) -> None:
     audio.save()
 
 
-def _make_song_job(path: str, song: DemoSong, sample_rate: int | None) -> str:
-    """Worker-process entry point (plain arguments, so it pickles)."""
-    return str(make_song_file(Path(path), song, sample_rate))
-
-
 # -- many songs -----------------------------------------------------------------------------------
 def _write_songs(music: Path, catalog: list[DemoSong], sample_rate: int | None, workers: int | None,
                  progress: ProgressCallback, cancel: CancelToken | None) -> int:
@@ -180,9 +175,9 @@ def _write_songs(music: Path, catalog: list[DemoSong], sample_rate: int | None, 
     done = len(catalog) - len(todo)
     meter = RateMeter(len(catalog), done)
     progress(meter.report("demo", done, "making the demo library"))
-    workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
     if not todo:
         return 0
+    workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
     if workers == 1:
         for song in todo:
             if cancel:
@@ -193,24 +188,26 @@ def _write_songs(music: Path, catalog: list[DemoSong], sample_rate: int | None, 
         return len(todo)
     # Spawned workers: a forked child of a process with Qt or torch threads can deadlock.
     context = multiprocessing.get_context("spawn")
-    pending: set[Future] = set()
+    pending: dict[Future, DemoSong] = {}
     queue = list(reversed(todo))
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         try:
             while queue or pending:
                 while queue and len(pending) < 2 * workers:  # a short queue so cancel is quick
                     song = queue.pop()
-                    pending.add(pool.submit(_make_song_job, str(music / song.relpath), song, sample_rate))
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    written = Path(future.result())
+                    job = pool.submit(make_song_file, music / song.relpath, song, sample_rate)
+                    pending[job] = song
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for job in finished:
+                    job.result()
+                    song = pending.pop(job)
                     done += 1
-                    progress(meter.report("demo", done, written.stem))
+                    progress(meter.report("demo", done, f"{song.artist} – {song.title}"))
                 if cancel:
                     cancel.check()
         except BaseException:  # a failed song, a cancel or Ctrl+C: drop the queued songs, then stop
-            for future in pending:
-                future.cancel()
+            for job in pending:
+                job.cancel()
             raise
     return len(todo)
 

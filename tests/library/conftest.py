@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.library.helpers import OddRows, add_odd_rows, make_music, schema_database
+from tests.library.helpers import OddRows, add_odd_rows, make_music, schema_database, started
 from tests.support.player import HeadlessPlayer, available
 
 
@@ -47,40 +47,49 @@ def odd_db(request, _schema_dbs, tmp_path) -> PlayerDb:
     return _copy(_schema_dbs[request.param], tmp_path / "db")
 
 
+def scanned_by(name: str, root: Path, folder: Path, expected: int) -> Path:
+    """The database of the real player ``name`` after it scanned ``folder`` on start."""
+
+    def make(attempt: int) -> HeadlessPlayer:
+        home = root / f"home{attempt}"
+        if name == "strawberry":
+            player = HeadlessPlayer(name, home)
+            player.add_collection_folder(folder)
+            return player
+        first = started(lambda again: HeadlessPlayer(name, home))  # creates its database
+        first.stop()
+        # Clementine, too, scans the folders of its ``directories`` table when it starts.
+        with contextlib.closing(sqlite3.connect(first.database)) as db, db:
+            db.execute("INSERT INTO directories (path, subdirs) VALUES (?, 0)", (str(folder),))
+        return HeadlessPlayer(name, home)
+
+    player = started(make)
+    try:
+        player.wait_until(lambda: player.query("SELECT COUNT(*) FROM songs")[0][0] >= expected,
+                          60, f"{name} did not scan {folder}")
+        player.quit()
+    finally:
+        player.stop()
+    return player.database
+
+
+def _made_by(name: str, tmp_path_factory) -> PlayerDb:
+    if not available(name):
+        pytest.skip(f"{name}, Xvfb or dbus-daemon not installed")
+    root = tmp_path_factory.mktemp(f"{name}-made")
+    files = make_music(root / "music")
+    database = scanned_by(name, root, root / "music", len(files))
+    return PlayerDb(name, database, add_odd_rows(database, name, root / "odd"), files)
+
+
 @pytest.fixture(scope="session")
 def _strawberry_made(tmp_path_factory) -> PlayerDb:
-    if not available("strawberry"):
-        pytest.skip("strawberry, Xvfb or dbus-daemon not installed")
-    root = tmp_path_factory.mktemp("strawberry-made")
-    files = make_music(root / "music")
-    player = HeadlessPlayer("strawberry", root / "home")
-    player.add_collection_folder(root / "music")
-    with player:
-        player.wait_until(lambda: player.query("SELECT COUNT(*) FROM songs")[0][0] >= len(files),
-                          60, "Strawberry did not scan its collection folder")
-        player.quit()
-    odd = add_odd_rows(player.database, "strawberry", root / "odd")
-    return PlayerDb("strawberry", player.database, odd, files)
+    return _made_by("strawberry", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def _clementine_made(tmp_path_factory) -> PlayerDb:
-    if not available("clementine"):
-        pytest.skip("clementine, Xvfb or dbus-daemon not installed")
-    root = tmp_path_factory.mktemp("clementine-made")
-    files = make_music(root / "music")
-    player = HeadlessPlayer("clementine", root / "home")
-    with player:  # the first start creates the database
-        player.quit()
-    # Clementine, too, scans the folders of its ``directories`` table when it starts.
-    with contextlib.closing(sqlite3.connect(player.database)) as db, db:
-        db.execute("INSERT INTO directories (path, subdirs) VALUES (?, 0)", (str(root / "music"),))
-    with HeadlessPlayer("clementine", root / "home") as again:
-        again.wait_until(lambda: again.query("SELECT COUNT(*) FROM songs")[0][0] >= len(files),
-                         60, "Clementine did not scan its library folder")
-        again.quit()
-    odd = add_odd_rows(player.database, "clementine", root / "odd")
-    return PlayerDb("clementine", player.database, odd, files)
+    return _made_by("clementine", tmp_path_factory)
 
 
 @pytest.fixture

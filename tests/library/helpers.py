@@ -7,6 +7,7 @@ import hashlib
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
 from musicrec_desktop.library.urls import file_url
+from tests.support.player import HeadlessPlayer
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "resources" / "schemas"
 LOCATION = {"strawberry": "url", "clementine": "filename"}
@@ -187,3 +189,19 @@ def add_odd_rows(database: Path, player: str, music: Path) -> OddRows:
         "not a local file (tidal)": 1, "not a local file (file)": 1, "no location": 1,
         "duplicate row": 1,
     })
+
+
+START_ATTEMPTS = 3  # Strawberry 1.0.14 now and then crashes (SIGSEGV) while starting up
+
+
+def started(make: Callable[[int], HeadlessPlayer]) -> HeadlessPlayer:
+    """A running player from ``make(attempt)``; a player that crashes on start is tried again."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        player = make(attempt)
+        try:
+            return player.start()
+        except RuntimeError:
+            player.stop()
+            if attempt == START_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")

@@ -9,10 +9,12 @@ import pytest
 
 from musicrec_desktop.errors import LibraryError
 from musicrec_desktop.library.folders import rating_from_popm, rating_from_text, scan_folders
+from musicrec_desktop.library.genres import GenreMapper
+from musicrec_desktop.library.players import read_player_database
 from musicrec_desktop.library.urls import file_url
-from tests.library.helpers import sha256, write_song
-
-SHARED_AUDIO = Path(__file__).resolve().parents[2] / ".." / "shared" / "audio"
+from musicrec_desktop.settings import Settings
+from tests.library.helpers import sha256, started, write_song
+from tests.support.player import HeadlessPlayer, available
 
 
 @pytest.fixture
@@ -83,12 +85,51 @@ def test_rating_texts(text, fmps, rating):
     assert rating_from_text(text, fmps=fmps) == (pytest.approx(rating) if rating is not None else None)
 
 
-def test_shared_recordings():
-    if not SHARED_AUDIO.is_dir():
-        pytest.skip("../shared/audio is not here")
-    scan = scan_folders([SHARED_AUDIO])
+def test_shared_recordings(shared_audio):
+    scan = scan_folders([shared_audio])
     assert len(scan.songs) == 17 and not scan.skipped
     by_name = {s.path.name: s for s in scan.songs}
     vibe = by_name["Kevin_MacLeod_-_Vibe_Ace.ogg"]
     assert (vibe.artist, vibe.genre) == ("Kevin MacLeod", "Jazz")
     assert all(s.length_s and s.length_s > 10 for s in scan.songs)
+
+
+def test_shared_recordings_genres(shared_audio):
+    scan = scan_folders([shared_audio])
+    labels = GenreMapper.from_settings(Settings()).labels(scan.songs)
+    by_name = {s.path.name: labels.get(s.key) for s in scan.songs}
+    assert by_name["Confession_-_Quesabe.mp3"] == ["hiphop"]  # tagged "rnb"
+    assert by_name["Guayeteo_-_JhoyKing.mp3"] == ["latin_world"]  # "reggaeton, latin"
+    assert by_name["Karissa_Hobbs_-_Lets_Go_Fishin.ogg"] == ["country"]  # "Folk"
+    assert by_name["Kevin_MacLeod_-_Vibe_Ace.ogg"] == ["jazz_classical"]
+    assert by_name["admiralbob77_-_Choice_-_Drum-bass.ogg"] is None  # no genre tag: unlabelled
+
+
+@pytest.mark.player
+def test_real_strawberry_scans_the_shared_recordings_to_the_same_keys(shared_audio, tmp_path):
+    """Keys from our folder scan equal the URLs Strawberry stores (non-ASCII names included)."""
+    if not available("strawberry"):
+        pytest.skip("strawberry, Xvfb or dbus-daemon not installed")
+    ours = scan_folders([shared_audio])
+
+    def make(attempt: int) -> HeadlessPlayer:
+        player = HeadlessPlayer("strawberry", tmp_path / f"home{attempt}")
+        player.add_collection_folder(shared_audio)
+        return player
+
+    checksums = {s.path: sha256(s.path) for s in ours.songs}
+    player = started(make)
+    try:
+        player.wait_until(lambda: player.query("SELECT COUNT(*) FROM songs")[0][0] >= len(ours.songs),
+                          60, "Strawberry did not scan ../shared/audio")
+        player.quit()
+    finally:
+        player.stop()
+    theirs = read_player_database(player.database)
+    assert {s.key for s in theirs.songs} == {s.key for s in ours.songs}
+    mine = ours.by_key()
+    for song in theirs.songs:
+        assert (song.title, song.artist, song.genre) == (mine[song.key].title, mine[song.key].artist,
+                                                         mine[song.key].genre.replace("; ", ";"))
+        assert song.length_s == pytest.approx(mine[song.key].length_s, abs=0.1)
+    assert {p: sha256(p) for p in checksums} == checksums

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 
 import pytest
@@ -73,7 +74,12 @@ def test_auto_falls_back_to_music_folders_then_demo(home, tmp_path):
     assert resolve_source(Settings().replace(music_folders=[str(tmp_path / "gone")]), home) == ("demo", None)
 
 
-def test_demo_library(home, tmp_path):
-    pytest.importorskip("musicrec_desktop.demo.library")
+def test_demo_library(home, tmp_path, monkeypatch):
+    demo = pytest.importorskip("musicrec_desktop.demo.library")
+    # The real generator, only smaller: the full demo library takes minutes to render.
+    small = functools.partial(demo.ensure_demo_library, songs=3, seconds=(2.0, 3.0),
+                              sample_rate=8000, workers=1)
+    monkeypatch.setattr(demo, "ensure_demo_library", small)
     scan = load_library(Settings(), DataDirs.under(tmp_path / "data").create(), home=home)
-    assert scan.source == "demo" and len(scan.local_songs) > 0
+    assert scan.source == "demo" and len(scan.local_songs) == 3
+    assert scan.location.is_relative_to(tmp_path / "data")

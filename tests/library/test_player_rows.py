@@ -95,7 +95,8 @@ def test_a_row_of_nothing_but_nulls_is_skipped_not_fatal():
     (None, (None, None)), (-1, (None, None)), (-1.0, (None, None)), (0, (0.0, None)),
     (1, (1.0, None)), (0.2, (0.2, None)), ("0.6", (0.6, None)), (b"0.4", (0.4, None)),
     (1.0004, (1.0, None)), (2, (None, "rating out of range")), (-3, (None, "rating out of range")),
-    ("", (None, None)), ("five", (None, "rating not a number")), (float("nan"), (None, "rating not a number")),
+    ("", (None, None)), ("five", (None, "rating not a number")),
+    (float("nan"), (None, "rating not a number")),
 ])
 def test_parse_rating(value, expected):
     assert parse_rating(value) == expected

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from musicrec_desktop.cli import main
 from musicrec_desktop.library.players import read_player_database
 from musicrec_desktop.library.urls import file_url
-from tests.library.helpers import sha256
+from tests.library.helpers import sha256, started
 from tests.support.player import HeadlessPlayer
 
 pytestmark = pytest.mark.player
@@ -39,11 +41,14 @@ def test_songs_the_real_player_scanned(made, request):
 
 def test_library_command_while_strawberry_runs(strawberry_made, tmp_path, capsys):
     """The real player has the database open; our reads leave its file byte-identical."""
-    home = tmp_path / "home"
-    player = HeadlessPlayer("strawberry", home)
-    player.database.parent.mkdir(parents=True)
-    strawberry_made.path.replace(player.database)
-    with player:
+    def make(attempt: int) -> HeadlessPlayer:
+        player = HeadlessPlayer("strawberry", tmp_path / f"home{attempt}")
+        player.database.parent.mkdir(parents=True)
+        shutil.copy(strawberry_made.path, player.database)
+        return player
+
+    player = started(make)
+    try:
         player.wait_until(lambda: player.query("SELECT COUNT(*) FROM songs")[0][0] > 0, 20, "open")
         before = sha256(player.database)
         for _ in range(3):
@@ -53,3 +58,5 @@ def test_library_command_while_strawberry_runs(strawberry_made, tmp_path, capsys
         assert player.running
         assert sha256(player.database) == before
         assert sorted(p.name for p in player.database.parent.iterdir()) == ["strawberry.db"]
+    finally:
+        player.stop()

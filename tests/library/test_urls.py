@@ -43,4 +43,5 @@ def test_local_path(url, path):
 
 
 def test_scheme():
-    assert [url_scheme(u) for u in ("HTTP://a", "/x:y", "spotify:track:1", "c:")] == ["http", "", "spotify", "c"]
+    urls = ("HTTP://a", "/x:y", "spotify:track:1", "c:")
+    assert [url_scheme(u) for u in urls] == ["http", "", "spotify", "c"]

@@ -39,13 +39,19 @@ class MemorySource:
 @functools.cache
 def style_library(per_style: int, chunks: int, chunk_seconds: float,
                   styles: tuple[str, ...] = STYLES) -> tuple[MemorySource, dict[str, list[str]]]:
-    """``per_style`` songs of each style, each cut into ``chunks`` chunks; labels are the style."""
+    """``per_style`` songs of each style, ``chunks`` chunks each; labels are the style.
+
+    Like the real cache, chunks come from the middle of a song (here its middle half), not from
+    the intro, where only a few instruments play.
+    """
     songs, labels = {}, {}
+    n = round(chunk_seconds * SAMPLE_RATE)
     for s, style in enumerate(styles):
         for i in range(per_style):
-            wave = render_song(style, 1000 * s + i, chunks * chunk_seconds, SAMPLE_RATE)
-            n = round(chunk_seconds * SAMPLE_RATE)
+            wave = render_song(style, 1000 * s + i, 2 * chunks * chunk_seconds, SAMPLE_RATE)
+            first = wave.shape[1] // 4
             key = f"file:///demo/{style}/{i:03d}.ogg"
-            songs[key] = [np.ascontiguousarray(wave[:, j * n:(j + 1) * n]) for j in range(chunks)]
+            songs[key] = [np.ascontiguousarray(wave[:, first + j * n:first + (j + 1) * n])
+                          for j in range(chunks)]
             labels[key] = [style]
     return MemorySource(songs), labels
