@@ -200,6 +200,7 @@ def _field(key: str) -> dataclasses.Field:
 
 
 def _type_of(key: str) -> Any:
+    _field(key)  # an unknown key: SettingsError listing the known ones, not a KeyError
     return typing.get_type_hints(Settings)[key]
 
 

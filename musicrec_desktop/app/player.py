@@ -6,9 +6,12 @@ worker thread. The companion and the recommender are imported on first use, not 
 
 from __future__ import annotations
 
-import argparse
 import logging
+import os
+import threading
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -19,10 +22,45 @@ from musicrec_desktop.errors import NotReadyError, PlayerError
 log = logging.getLogger(__name__)
 
 RECOMMENDED_PLAYLIST = "musicrec: Recommended"
+RADIO_BATCH = 5  # songs added at a time (the companion's default)
+RADIO_KEEP_AHEAD = 3  # top up when fewer radio songs than this are left after the playing one
+
+
+@dataclass(frozen=True)
+class RadioNews:
+    """What the radio did, for the tray's status: it started, or it added songs."""
+
+    kind: str  # "started" | "added"
+    seed: str  # the song the radio started from, as the person reads it
+    added: int  # songs added this time
+    total: int  # songs the radio added since it started
+    ahead: int  # radio songs queued after the playing one
+
+    @property
+    def text(self) -> str:
+        return f"Radio from {self.seed}: {self.total} songs added"
+
+
+RadioReport = Callable[[RadioNews], None]
+
+
+def _ignore(_news: RadioNews) -> None:
+    pass
 
 
 class PlayerCommands:
-    """The tray's one narrow door to the player."""
+    """The tray's one narrow door to the player.
+
+    ``bus_address`` and ``env`` name a player other than the desktop's own (tests run one headless
+    on a private bus); ``env`` is also what the player's command line runs with.
+    """
+
+    def __init__(self, bus_address: str | None = None, env: Mapping[str, str] | None = None,
+                 radio_batch: int = RADIO_BATCH, radio_keep_ahead: int = RADIO_KEEP_AHEAD) -> None:
+        self.bus_address = bus_address
+        self.env = env
+        self.radio_batch = radio_batch
+        self.radio_keep_ahead = radio_keep_ahead
 
     def play_recommended(self, ctx: AppContext) -> int:
         """Fills the "Recommended" playlist in the player and plays it; returns how many songs."""
@@ -31,22 +69,56 @@ class PlayerCommands:
         songs = [r.song for r in Recommender.open(ctx).recommended(ctx.settings.playlist_length)]
         if not songs:
             raise NotReadyError("no songs to recommend (everything was played recently or excluded)")
-        with _player(ctx) as adapter:
+        with self._player(ctx) as adapter:
             adapter.play_playlist(RECOMMENDED_PLAYLIST, songs)
         return len(songs)
 
-    def radio_from_current(self, ctx: AppContext) -> Any:
-        """Adds a batch of songs like the one playing now after it (the companion's radio)."""
-        from musicrec_companion import radio_from_current
+    def radio_from_current(self, ctx: AppContext, stop: threading.Event,
+                           report: RadioReport = _ignore) -> str:
+        """Endless radio from the song playing now; blocks until it ends and returns why.
 
-        return radio_from_current(ctx, argparse.Namespace(once=True, bus=None, player=None, count=None))
+        Adds a first batch after the playing song, then follows the player (the companion's
+        ``Follower``), topping up as the person listens and recording the listening history, until
+        ``stop`` is set, the person switches to other music or the player quits. ``report`` hears of
+        the first batch and of every top-up (on this thread). Errors before the first batch is in
+        (no player, nothing playing, no model) raise.
+        """
+        from musicrec_companion.follower import Follower
+        from musicrec_companion.radio import RecommenderFeed, seed_of
+        from musicrec_desktop.recommend.service import Recommender
+        from musicrec_desktop.store.history import HistoryStore
+
+        recommender = Recommender.open(ctx)  # before the bus: no model means no radio at all
+        if stop.is_set():  # asked to stop while the recommender loaded: add nothing
+            return "stopped"
+        with self._player(ctx) as adapter:
+            mpris = adapter.mpris
+            now = mpris.now_playing()
+            if not now.url:
+                raise PlayerError("nothing is playing: start a song, then ask for radio from it")
+            seed = " – ".join(p for p in (now.artist, now.title) if p) or now.url
+            radio = _reporting_radio(adapter, RecommenderFeed(recommender, seed_of(now)), seed, report,
+                                     self.radio_batch, self.radio_keep_ahead)
+            if not radio.start(now):
+                raise NotReadyError(f"no songs for a radio from {seed}: the recommender found none "
+                                    "that may be played")
+            ctx.dirs.create()
+            with HistoryStore(ctx.dirs.history_db) as history:
+                follower = Follower(mpris, history, radio, wait_for_player=False,
+                                    key_for_url=_library_keys(recommender))
+                try:
+                    follower.run(stop)
+                except PlayerError:
+                    if radio.stopped_because is None:  # not the player quitting: a real failure
+                        raise
+            return radio.stopped_because or "stopped"
 
     def push_playlist(self, ctx: AppContext, playlist: Path) -> Any:
         """Adds a generated playlist file to the player's playlists (named after the file)."""
         files = playlist_files(playlist)
         if not files:
             raise PlayerError(f"{playlist}: the playlist has no songs on this machine")
-        with _player(ctx) as adapter:
+        with self._player(ctx) as adapter:
             return adapter.push_playlist(f"musicrec: {playlist.stem}", files, replace=True)
 
     def play_song(self, ctx: AppContext, key: str) -> None:
@@ -56,26 +128,63 @@ class PlayerCommands:
         song = load_library(ctx.settings, ctx.dirs).by_key().get(key)
         if song is None:
             raise NotReadyError(f"{key}: no longer in the library")
-        with _player(ctx) as adapter:
+        with self._player(ctx) as adapter:
             adapter.play_now(song)
 
+    def _player(self, ctx: AppContext) -> _Player:
+        return _Player(ctx, self.bus_address, self.env)
 
-class _player:  # noqa: N801 - a context manager read like a function
+
+class _Player:
     """The running player's adapter, with its D-Bus connection closed afterwards."""
 
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
+    def __init__(self, ctx: AppContext, bus_address: str | None, env: Mapping[str, str] | None) -> None:
+        self.ctx, self.bus_address, self.env = ctx, bus_address, env
         self.bus: Any = None
 
     def __enter__(self) -> Any:
-        from musicrec_companion import open_player
+        from musicrec_companion.follower import open_player
 
-        self.bus, _mpris, adapter = open_player(self.ctx)
+        self.bus, _mpris, adapter = open_player(self.ctx, self.bus_address, env=self.env)
         return adapter
 
     def __exit__(self, *exc: object) -> None:
         if self.bus is not None:
             self.bus.close()
+
+
+def _reporting_radio(adapter: Any, feed: Any, seed: str, report: RadioReport,
+                    batch_size: int, keep_ahead: int) -> Any:
+    """The companion's ``Radio`` that also tells ``report`` of its first batch and each top-up."""
+    from musicrec_companion.radio import Radio
+
+    class ReportingRadio(Radio):
+        def start(self, now: Any) -> list:
+            first = super().start(now)
+            if first:
+                report(RadioNews("started", seed, len(first), len(self.queued), self.ahead()))
+            return first
+
+        def on_track(self, now: Any) -> list:
+            added = super().on_track(now)
+            if added:
+                report(RadioNews("added", seed, len(added), len(self.queued), self.ahead()))
+            return added
+
+    return ReportingRadio(adapter, feed, batch_size=batch_size, keep_ahead=keep_ahead)
+
+
+def _library_keys(recommender: Any) -> Callable[[str], str | None]:
+    """Maps a player's URL to the library's song key, for the history of songs the radio did not add."""
+    from musicrec_companion.mpris import url_to_path
+
+    by_path = {os.path.realpath(s.path): s.key for s in recommender.table.songs if s.path is not None}
+
+    def key_for_url(url: str) -> str | None:
+        path = url_to_path(url)
+        return by_path.get(os.path.realpath(path)) if path is not None else None
+
+    return key_for_url
 
 
 def playlist_files(path: Path) -> list[Path]:

@@ -16,7 +16,8 @@ from musicrec_desktop.app import autostart
 from musicrec_desktop.app.icons import state_icon
 from musicrec_desktop.app.logtail import LogTail
 from musicrec_desktop.app.messages import describe
-from musicrec_desktop.app.player import PlayerCommands
+from musicrec_desktop.app.player import PlayerCommands, RadioNews
+from musicrec_desktop.app.radio import RadioThread
 from musicrec_desktop.app.tasks import Task
 from musicrec_desktop.app.worker import PipelineFactory, PipelineWorker, default_pipelines
 from musicrec_desktop.context import AppContext
@@ -29,6 +30,7 @@ from musicrec_desktop.watch import LibraryChanges, LibraryWatcher
 log = logging.getLogger(__name__)
 
 LONG_WORK_S = 20.0  # a run that took longer than this ends with a notification
+RADIO_START, RADIO_STOP = "Radio from current song", "Stop radio"
 STAGE_TITLES = {"library": "Reading the library", "cache": "Caching songs",
                 "encoder": "Training the encoder", "embed": "Embedding songs",
                 "rating": "Learning your ratings", "recommend": "Making recommendations"}
@@ -45,6 +47,7 @@ class TrayApp(QObject):
     notified = Signal(str, str)  # title, text: every notification, shown or not
     library_changed = Signal(object)  # LibraryChanges, from the watcher's thread
     status_changed = Signal(str)  # "idle", "working", "error"
+    radio_changed = Signal(str)  # the radio's status line; "" once it ended
 
     def __init__(self, ctx: AppContext, player: PlayerCommands | None = None,
                  pipelines: PipelineFactory = default_pipelines, watch_quiet_s: float = 5.0,
@@ -61,6 +64,8 @@ class TrayApp(QObject):
         self.status_text = "Idle"
         self.last_error: BaseException | None = None
         self._player_tasks: set[Task] = set()
+        self.radio: RadioThread | None = None
+        self.radio_text = ""
         self._last_tooltip = 0.0
         self._progress_window: Any = None
         self._report_window: Any = None
@@ -88,7 +93,7 @@ class TrayApp(QObject):
 
     def _build_menu(self) -> None:
         self._add("play_recommended", "Play recommended", self.play_recommended)
-        self._add("radio", "Radio from current song", self.radio_from_current)
+        self._add("radio", RADIO_START, self.toggle_radio)
         self.playlists_menu = self.menu.addMenu("Playlists")
         self.playlists_menu.aboutToShow.connect(self.fill_playlists)
         self.actions["playlists"] = self.playlists_menu.menuAction()
@@ -127,8 +132,57 @@ class TrayApp(QObject):
     def play_recommended(self) -> None:
         self._player_task("Play recommended", self.player.play_recommended)
 
-    def radio_from_current(self) -> None:
-        self._player_task("Radio", self.player.radio_from_current)
+    def toggle_radio(self) -> None:
+        """The radio entry: starts a radio, or stops the one playing."""
+        if self.radio is None:
+            self.radio_from_current()
+        else:
+            self.stop_radio()
+
+    def radio_from_current(self) -> bool:
+        """Starts an endless radio from the song playing now; False when one is already on."""
+        if self.radio is not None:
+            return False
+        radio = RadioThread(AppContext(self.ctx.dirs, self.ctx.settings), self.player, self)
+        radio.news.connect(self._radio_news)
+        radio.ended.connect(lambda reason, error, r=radio: self._radio_ended(r, reason, error))
+        self.radio = radio
+        self.actions["radio"].setText(RADIO_STOP)
+        self._set_radio_text("Radio: starting…")
+        radio.start()
+        return True
+
+    def stop_radio(self) -> None:
+        """Asks the radio to stop; it ends within about a second (``radio_changed`` says so)."""
+        if self.radio is not None and not self.radio.stop_requested.is_set():
+            self.radio.stop_requested.set()
+            self._set_radio_text("Radio: stopping…")
+
+    def _radio_news(self, news: RadioNews) -> None:
+        if self.radio is None or self.radio.stop_requested.is_set():
+            return
+        self._set_radio_text(news.text)
+        if news.kind == "started":
+            self.notify("Radio", f"{news.text}; more follow as you listen.")
+
+    def _radio_ended(self, radio: RadioThread, reason: str, error: BaseException | None) -> None:
+        radio.wait()
+        radio.deleteLater()
+        asked = radio.stop_requested.is_set()
+        if self.radio is not None and self.radio is not radio:
+            return  # the late end of an earlier radio: the one running now owns the entry
+        self.radio = None
+        self.actions["radio"].setText(RADIO_START)
+        self._set_radio_text("")
+        if error is not None:
+            self.notify("Radio failed", describe(error, self.ctx.dirs.logs), error=True)
+        elif not asked:  # the person switched to other music or the player quit
+            self.notify("Radio ended", reason[:1].upper() + reason[1:] + ".")
+
+    def _set_radio_text(self, text: str) -> None:
+        self.radio_text = text
+        self._set_status(self.status, self.status_text)
+        self.radio_changed.emit(text)
 
     def push_playlist(self, path: Path) -> None:
         self._player_task(f"Playlist {path.stem}", lambda ctx: self.player.push_playlist(ctx, path))
@@ -223,7 +277,7 @@ class TrayApp(QObject):
         self.status, self.status_text = status, text
         if changed:
             self.icon.setIcon(state_icon(status))
-        self.icon.setToolTip(f"musicrec: {text}")
+        self.icon.setToolTip(f"musicrec: {text}" + (f"\n{self.radio_text}" if self.radio_text else ""))
         if changed:
             self.status_changed.emit(status)
 
@@ -325,6 +379,9 @@ class TrayApp(QObject):
             self.watcher.stop()
             self.watcher = None
         self.worker.stop(timeout_ms)
+        if self.radio is not None:
+            self.radio.stop(timeout_ms)  # its end (a skip or finish) goes into the history
+            self.radio = None
         for task in list(self._player_tasks):
             task.wait(timeout_ms)
         self._player_tasks.clear()

@@ -134,12 +134,12 @@ def encode(path: Path, audio: np.ndarray, sample_rate: int) -> None:
         # LAME's fastest good mode through ffmpeg is several times quicker than libsndfile's.
         pcm = (np.clip(frames, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
         cmd = [ffmpeg, "-v", "error", "-nostdin", "-y", "-f", "s16le", "-ar", str(sample_rate), "-ac", "2",
-               "-i", "pipe:0", "-c:a", "libmp3lame", "-q:a", "4", "-compression_level", "9", str(path)]
+               "-i", "pipe:0", "-c:a", "libmp3lame", "-q:a", "5", "-compression_level", "9", str(path)]
         result = subprocess.run(cmd, input=pcm, capture_output=True, check=False)
         if result.returncode != 0:
             raise AudioError(path, f"ffmpeg could not encode MP3: {result.stderr.decode(errors='replace')}")
         return
-    kinds = {"flac": ("FLAC", "PCM_16", {}), "ogg": ("OGG", "VORBIS", {"compression_level": 0.6}),
+    kinds = {"flac": ("FLAC", "PCM_16", {}), "ogg": ("OGG", "VORBIS", {"compression_level": 0.7}),
              "mp3": ("MP3", "MPEG_LAYER_III", {"compression_level": 0.6, "bitrate_mode": "VARIABLE"})}
     if ext not in kinds:
         raise AudioError(path, f"no encoder for .{ext}")

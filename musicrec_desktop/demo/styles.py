@@ -354,14 +354,13 @@ def _interval(symbol: str, tones: tuple[int, ...]) -> int:
 
 def _master(x: np.ndarray) -> np.ndarray:
     """Loudness to TARGET_RMS, then a soft knee that keeps every peak under PEAK_LIMIT."""
-    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+    flat = x.ravel()
+    rms = float(np.sqrt(np.dot(flat, flat) / flat.size))
     if rms > 0:
-        x = x * np.float32(TARGET_RMS / rms)
-    knee = 0.7
-    mag = np.abs(x)
-    over = mag > knee
+        x *= np.float32(TARGET_RMS / rms)
+    knee, room = 0.7, PEAK_LIMIT - 0.7
+    over = np.abs(x) > knee
     if over.any():
-        room = PEAK_LIMIT - knee
-        mag[over] = knee + room * np.tanh((mag[over] - knee) / room)
-        x = np.sign(x) * mag
-    return x.astype(np.float32)
+        peaks = x[over]
+        x[over] = np.sign(peaks) * (knee + room * np.tanh((np.abs(peaks) - knee) / room))
+    return x

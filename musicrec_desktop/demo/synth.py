@@ -40,14 +40,31 @@ def adsr(n: int, sr: int, attack: float, release: float, sustain: float = 1.0,
 def spectral_filter(x: np.ndarray, sr: int, low: float = 0.0, high: float | None = None,
                     order: int = 2) -> np.ndarray:
     """Butterworth-shaped band filter applied in the frequency domain; same shape as ``x``."""
-    spec = np.fft.rfft(x)
-    f = np.fft.rfftfreq(len(x), 1.0 / sr)
+    size = _fast_length(len(x))  # an FFT of a length with a large prime factor is many times slower
+    spec = np.fft.rfft(x, size)
+    f = np.fft.rfftfreq(size, 1.0 / sr)
     gain = np.ones_like(f)
     if high:
         gain /= np.sqrt(1.0 + (f / high) ** (2 * order))
     if low:
         gain /= np.sqrt(1.0 + (low / np.maximum(f, 1e-3)) ** (2 * order))
-    return np.fft.irfft(spec * gain, len(x)).astype(np.float32)
+    return np.fft.irfft(spec * gain, size)[: len(x)].astype(np.float32)
+
+
+def _fast_length(n: int) -> int:
+    """The smallest 2**a * 3**b * 5**c that is at least ``n``."""
+    best = 1 << max(0, (n - 1).bit_length())
+    five = 1
+    while five < best:
+        three = five
+        while three < best:
+            two = three
+            while two < n:
+                two *= 2
+            best = min(best, two)
+            three *= 3
+        five *= 5
+    return best
 
 
 def noise(n: int, rng: np.random.Generator) -> np.ndarray:

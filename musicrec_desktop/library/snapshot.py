@@ -41,19 +41,34 @@ def snapshot(path: Path | str, wait_s: float = DEFAULT_WAIT_S) -> sqlite3.Connec
         try:
             return _copy(path, per_try)
         except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_READONLY_ROLLBACK:
+                # A hot journal: the player stopped in the middle of saving. Only a writer may
+                # roll it back, and we never write to the player's files.
+                raise LibraryError(path, "the player stopped in the middle of saving (its "
+                                         f"{path.name}-journal is still there); start the player "
+                                         "once so it repairs its database, then try again") from exc
             if not _is_busy(exc):
                 raise LibraryError(path, f"cannot be read: {exc}") from exc
             log.info("%s is locked by another program (try %d of %d)", path, attempt, ATTEMPTS)
         except sqlite3.DatabaseError as exc:
             raise LibraryError(path, f"not a readable SQLite database: {exc}") from exc
+        except OSError as exc:
+            raise LibraryError(path, f"cannot be read: {exc.strerror}") from exc
     waited = time.monotonic() - started
     raise DatabaseLockedError(
-        path, f"the player has kept its database locked for {waited:.0f} s; "
+        path, f"the player has kept its database locked for {waited:.1f} s; "
               "try again when it has finished scanning or saving")
 
 
 def _copy(path: Path, busy_s: float) -> sqlite3.Connection:
-    source = sqlite3.connect(read_only_uri(path), uri=True, timeout=busy_s, isolation_level=None)
+    uri, before = read_only_uri(path), None
+    wal = path.with_name(path.name + "-wal")
+    if _is_wal(path) and not wal.exists():
+        # A WAL database nobody has open: a read-only connection would create -wal and -shm
+        # files next to it and could not remove them. Read it as immutable instead, and check
+        # afterwards that nobody opened it meanwhile (else try again the ordinary way).
+        uri, before = uri + "&immutable=1", _stamp(path)
+    source = sqlite3.connect(uri, uri=True, timeout=busy_s, isolation_level=None)
     try:
         # Take the shared lock ourselves (waiting through the busy timeout) so that the backup
         # runs inside this one read transaction: consistent, and it never spins on a busy source.
@@ -66,9 +81,24 @@ def _copy(path: Path, busy_s: float) -> sqlite3.Connection:
             copy.close()
             raise
         source.execute("COMMIT")
+        if before is not None and (_stamp(path) != before or wal.exists()):
+            copy.close()
+            raise sqlite3.OperationalError("database is locked (changed while it was copied)")
         return copy
     finally:
         source.close()
+
+
+def _is_wal(path: Path) -> bool:
+    """Whether the database file says it is in WAL mode (header bytes 18-19 are 2)."""
+    with open(path, "rb") as fh:
+        header = fh.read(20)
+    return header[:16] == b"SQLite format 3\x00" and header[18:20] == b"\x02\x02"
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:

@@ -6,6 +6,9 @@ log are where low precision hurts.
 
 from __future__ import annotations
 
+import copy
+import functools
+
 import torch
 from torch import nn
 
@@ -24,11 +27,7 @@ class CQTFrontEnd(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        from nnAudio.features import CQT2010v2  # heavy import; only where a model is built
-
-        self.cqt = CQT2010v2(sr=SAMPLE_RATE, hop_length=CQT_HOP, fmin=CQT_FMIN, n_bins=CQT_BINS,
-                             bins_per_octave=CQT_BINS_PER_OCTAVE, output_format="Magnitude",
-                             verbose=False)
+        self.cqt = copy.deepcopy(_cqt())  # a copy: moving it to a device must not move the shared one
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         with torch.autocast(wave.device.type, enabled=False):
@@ -37,3 +36,12 @@ class CQTFrontEnd(nn.Module):
             mean = image.mean(dim=(1, 2), keepdim=True)
             std = image.std(dim=(1, 2), keepdim=True).clamp_min(1e-3)
             return ((image - mean) / std).unsqueeze(1)  # N x 1 x bins x frames
+
+
+@functools.cache
+def _cqt() -> nn.Module:
+    """The CQT kernels, built once per process (building them takes seconds, copying them does not)."""
+    from nnAudio.features import CQT2010v2  # heavy import; only where a model is built
+
+    return CQT2010v2(sr=SAMPLE_RATE, hop_length=CQT_HOP, fmin=CQT_FMIN, n_bins=CQT_BINS,
+                     bins_per_octave=CQT_BINS_PER_OCTAVE, output_format="Magnitude", verbose=False)

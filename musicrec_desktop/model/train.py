@@ -66,15 +66,19 @@ class TrainReport:
     songs_heldout: int
     batch_size: int  # after any halving for memory
     device: str
-    samples_per_s: float  # training songs (pairs of views) per second in this call
+    samples_per_s: float  # songs (pairs of views) per second of training steps, data waits included
     data_wait_share: float  # share of the step time spent waiting for the loader
     history: list[dict] = field(default_factory=list)  # the epoch records of this call
 
 
-def heldout(key: str, fraction: float) -> bool:
-    """A stable choice of evaluation songs: the same song is held out in every run."""
-    value = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2**64
-    return value < fraction
+def split_heldout(songs: Sequence[TrainSong], fraction: float) -> tuple[list[TrainSong], list[TrainSong]]:
+    """(training songs, evaluation songs). ``fraction`` of the labelled songs, at least 2, are held
+    out when there are 6 or more; which ones goes by a hash of the song key, so the same songs are
+    held out run after run and a growing library keeps most of them."""
+    labelled = sorted((s for s in songs if s.genres), key=lambda s: hashlib.sha256(s.key.encode()).digest())
+    count = max(2, round(fraction * len(labelled))) if fraction > 0 and len(labelled) >= 6 else 0
+    held = {s.key for s in labelled[:count]}
+    return [s for s in songs if s.key not in held], [s for s in songs if s.key in held]
 
 
 def train_encoder(settings: Settings, dirs: DataDirs, songs: Sequence[Song] | None = None, *,
@@ -88,7 +92,8 @@ def train_encoder(settings: Settings, dirs: DataDirs, songs: Sequence[Song] | No
 
     songs: the library's songs; only those in the chunk cache take part (default: every cached song).
     labels: song key -> genre categories (default: the songs' genre tags through the settings'
-    genre mapping; the configured library is read when neither songs nor labels are given). device: ``auto`` uses ``settings.device``.
+    genre mapping; the configured library is read when neither songs nor labels are given).
+    device: ``auto`` uses ``settings.device``.
     open_source: opens the chunk cache (default ``ChunkCache.open(cache_root(settings, dirs))``).
     overrides: ``EncoderConfig`` fields for a fresh run (tests and benchmarks use tiny models).
     Raises NotReadyError when the cache holds too few songs, ModelError when ``resume`` finds no
@@ -113,8 +118,7 @@ def train_encoder(settings: Settings, dirs: DataDirs, songs: Sequence[Song] | No
             songs = load_library(settings, dirs).local_songs
         labels = song_labels(settings, songs)
     all_songs = training_songs(open_source(), songs, labels, config.genre_categories)
-    train = [s for s in all_songs if not (s.genres and heldout(s.key, config.heldout_fraction))]
-    evaluation = [s for s in all_songs if s.genres and heldout(s.key, config.heldout_fraction)]
+    train, evaluation = split_heldout(all_songs, config.heldout_fraction)
     if len(train) < 4:
         raise NotReadyError(f"the chunk cache holds {len(train)} training songs; at least 4 are needed "
                             "(build the cache first: musicrec cache)")
@@ -149,6 +153,7 @@ class _Run:
         self.eval_dataset = ChunkCropDataset(open_source, evaluation, config.eval_crop_seconds)
         self.epoch, self.position, self.step, self.songs_seen = 0, 0, 0, 0
         self.last_eval = {"genre_map": math.nan, "knn_accuracy": math.nan}
+        self.model_id = ""  # set by save() and restore()
 
     # -- state -----------------------------------------------------------------------------------
     def restore(self, state: dict) -> None:
@@ -159,6 +164,7 @@ class _Run:
         self.epoch, self.position = state["epoch"], state["position"]
         self.step, self.songs_seen = state["step"], state["scheduler"]["songs_seen"]
         self.last_eval = state.get("last_eval", self.last_eval)
+        self.model_id = state["model_id"]
         rng = state["rng"]
         torch.set_rng_state(rng["torch"])
         self.shuffle.set_state(rng["shuffle"])
@@ -170,9 +176,10 @@ class _Run:
     def save(self) -> None:
         weights = {f"backbone_q.{k}": v for k, v in self.model.backbone_q.state_dict().items()}
         weights.update({f"genre_head.{k}": v for k, v in self.model.genre_head.state_dict().items()})
+        self.model_id = model_id(self.config.backbone, weights)
         save_checkpoint(self.path, {
             "model": self.model.state_dict(),  # query and key encoders, queue, genre head
-            "model_id": model_id(self.config.backbone, weights),
+            "model_id": self.model_id,
             "optimizer": self.optimizer.state_dict(),
             "scheduler": {"songs_seen": self.songs_seen, "total_songs": self.total_songs},
             "scaler": self.scaler.state_dict(),
@@ -195,7 +202,7 @@ class _Run:
     def fit(self) -> TrainReport:
         start_epoch, start_songs = self.epoch, self.songs_seen
         meter = RateMeter(self.total_songs, self.songs_seen)
-        history, waited, busy, started = [], 0.0, 0.0, time.monotonic()
+        history, waited, busy = [], 0.0, 0.0
         try:
             while self.epoch < self.config.epochs:
                 t0 = time.monotonic()
@@ -217,14 +224,12 @@ class _Run:
             raise
         if self.epoch == start_epoch and not self.path.exists():
             self.save()
-        state = load_checkpoint(self.path)
-        elapsed = time.monotonic() - started
         return TrainReport(
-            checkpoint=self.path, model_id=state["model_id"], epochs_run=self.epoch - start_epoch,
+            checkpoint=self.path, model_id=self.model_id, epochs_run=self.epoch - start_epoch,
             epoch=self.epoch, step=self.step, genre_map=self.last_eval["genre_map"],
             knn_accuracy=self.last_eval["knn_accuracy"], songs_trained=len(self.train),
             songs_heldout=len(self.evaluation), batch_size=self.config.batch_size, device=str(self.device),
-            samples_per_s=(self.songs_seen - start_songs) / elapsed if elapsed > 0 else 0.0,
+            samples_per_s=(self.songs_seen - start_songs) / busy if busy > 0 else 0.0,
             data_wait_share=waited / busy if busy else 0.0, history=history)
 
     def _epoch(self, meter: RateMeter) -> tuple[float, float]:

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from musicrec_desktop.app import autostart
-from musicrec_desktop.app.player import PlayerCommands
+from musicrec_desktop.app.player import PlayerCommands, RadioNews
 from musicrec_desktop.app.single_instance import SingleInstance, server_name
 from musicrec_desktop.app.tray import TrayApp
 from musicrec_desktop.errors import PlayerError
@@ -27,9 +27,11 @@ class RecordingPlayer(PlayerCommands):
     """Stands in for the companion, which needs a running player; records what was asked."""
 
     def __init__(self, fail: bool = False) -> None:
+        super().__init__()
         self.calls: list[tuple] = []
         self.threads: list[int] = []
         self.fail = fail
+        self.radio_ends = threading.Event()  # set: the radio ends as if the person chose other music
 
     def _record(self, *call):
         self.calls.append(call)
@@ -40,8 +42,16 @@ class RecordingPlayer(PlayerCommands):
     def play_recommended(self, ctx):
         self._record("play_recommended")
 
-    def radio_from_current(self, ctx):
+    def radio_from_current(self, ctx, stop, report):
         self._record("radio_from_current")
+        report(RadioNews("started", "Test Band – song1", 5, 5, 5))
+        report(RadioNews("added", "Test Band – song1", 5, 10, 4))
+        for _ in range(500):  # like the companion's follower: notices a stop within a tick
+            if stop.wait(0.01):
+                return "stopped"
+            if self.radio_ends.is_set():
+                return "you switched to other music (Other song)"
+        raise AssertionError("the radio was never stopped")
 
     def push_playlist(self, ctx, playlist):
         self._record("push_playlist", playlist)
@@ -68,12 +78,59 @@ def test_menu_lists_the_entries_in_order(tray):
     assert tray.icon.toolTip() == "musicrec: Idle"
 
 
-@pytest.mark.parametrize("entry, call", [("play_recommended", "play_recommended"),
-                                         ("radio", "radio_from_current")])
-def test_player_entries_call_the_companion_off_the_gui_thread(qtbot, tray, entry, call):
-    tray.actions[entry].trigger()
-    qtbot.waitUntil(lambda: tray.player.calls == [(call,)] and not tray._player_tasks, timeout=5000)
+def test_play_recommended_calls_the_companion_off_the_gui_thread(qtbot, tray):
+    tray.actions["play_recommended"].trigger()
+    qtbot.waitUntil(lambda: tray.player.calls == [("play_recommended",)] and not tray._player_tasks,
+                    timeout=5000)
     assert tray.player.threads[0] != threading.get_ident()
+
+
+def test_radio_runs_until_stopped_from_the_menu(qtbot, tray):
+    notes = []
+    tray.notified.connect(lambda title, text: notes.append((title, text)))
+    with qtbot.waitSignal(tray.radio_changed, timeout=5000,
+                          check_params_cb=lambda text: text.endswith("10 songs added")):
+        tray.actions["radio"].trigger()
+        assert tray.actions["radio"].text() == "Stop radio"
+    assert tray.player.threads[0] != threading.get_ident()
+    assert notes == [("Radio", "Radio from Test Band – song1: 5 songs added; more follow as you listen.")]
+    assert tray.icon.toolTip() == "musicrec: Idle\nRadio from Test Band – song1: 10 songs added"
+    assert not tray.radio_from_current()  # one radio at a time
+
+    with qtbot.waitSignal(tray.radio_changed, timeout=5000, check_params_cb=lambda text: text == ""):
+        tray.actions["radio"].trigger()  # now "Stop radio"
+    assert tray.radio is None and tray.actions["radio"].text() == "Radio from current song"
+    assert tray.icon.toolTip() == "musicrec: Idle"
+    assert len(notes) == 1  # stopping when asked needs no notification
+    assert tray.player.calls == [("radio_from_current",)]
+
+
+def test_radio_ending_by_itself_is_reported(qtbot, tray):
+    with qtbot.waitSignal(tray.radio_changed, timeout=5000,
+                          check_params_cb=lambda text: text.endswith("songs added")):
+        tray.actions["radio"].trigger()
+    with qtbot.waitSignal(tray.notified, timeout=5000) as note:
+        tray.player.radio_ends.set()
+    assert note.args == ["Radio ended", "You switched to other music (Other song)."]
+    assert tray.radio is None and tray.actions["radio"].text() == "Radio from current song"
+
+
+def test_a_radio_that_cannot_start_is_reported(qtbot, tray):
+    tray.player.fail = True
+    with qtbot.waitSignal(tray.notified, timeout=5000) as note:
+        tray.actions["radio"].trigger()
+    assert note.args[0] == "Radio failed" and "no player is running" in note.args[1]
+    assert tray.radio is None and tray.actions["radio"].text() == "Radio from current song"
+
+
+def test_quit_stops_the_radio(qtbot, tray, monkeypatch):
+    monkeypatch.setattr(QApplication, "quit", lambda: None)
+    with qtbot.waitSignal(tray.radio_changed, timeout=5000,
+                          check_params_cb=lambda text: text.endswith("songs added")):
+        tray.actions["radio"].trigger()
+    radio = tray.radio
+    tray.actions["quit"].trigger()
+    assert tray.radio is None and radio.isFinished()
 
 
 def test_a_player_failure_becomes_a_notification_with_advice(qtbot, tray):

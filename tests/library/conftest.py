@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.library.helpers import OddRows, add_odd_rows, make_music, schema_database, started
+from tests.library.helpers import OddRows, add_odd_rows, make_music, run_player, schema_database
 from tests.support.player import HeadlessPlayer, available
 
 
@@ -56,21 +56,20 @@ def scanned_by(name: str, root: Path, folder: Path, expected: int) -> Path:
             player = HeadlessPlayer(name, home)
             player.add_collection_folder(folder)
             return player
-        first = started(lambda again: HeadlessPlayer(name, home))  # creates its database
-        first.stop()
-        # Clementine, too, scans the folders of its ``directories`` table when it starts.
-        with contextlib.closing(sqlite3.connect(first.database)) as db, db:
+        # The first start creates Clementine's database; Clementine, too, scans the folders of
+        # its ``directories`` table when it starts.
+        first = run_player(lambda _: HeadlessPlayer(name, home), lambda p: (p.quit(), p.database)[1])
+        with contextlib.closing(sqlite3.connect(first)) as db, db:
             db.execute("INSERT INTO directories (path, subdirs) VALUES (?, 0)", (str(folder),))
         return HeadlessPlayer(name, home)
 
-    player = started(make)
-    try:
+    def scan(player: HeadlessPlayer) -> Path:
         player.wait_until(lambda: player.query("SELECT COUNT(*) FROM songs")[0][0] >= expected,
                           60, f"{name} did not scan {folder}")
         player.quit()
-    finally:
-        player.stop()
-    return player.database
+        return player.database
+
+    return run_player(make, scan)
 
 
 def _made_by(name: str, tmp_path_factory) -> PlayerDb:

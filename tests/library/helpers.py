@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import soundfile as sf
@@ -26,6 +27,7 @@ from tests.support.player import HeadlessPlayer
 SCHEMAS = Path(__file__).resolve().parents[2] / "resources" / "schemas"
 LOCATION = {"strawberry": "url", "clementine": "filename"}
 NS = 1_000_000_000
+T = TypeVar("T")
 
 
 def sha256(path: Path) -> str:
@@ -191,17 +193,29 @@ def add_odd_rows(database: Path, player: str, music: Path) -> OddRows:
     })
 
 
-START_ATTEMPTS = 3  # Strawberry 1.0.14 now and then crashes (SIGSEGV) while starting up
+START_ATTEMPTS = 3
 
 
-def started(make: Callable[[int], HeadlessPlayer]) -> HeadlessPlayer:
-    """A running player from ``make(attempt)``; a player that crashes on start is tried again."""
+def run_player(make: Callable[[int], HeadlessPlayer], work: Callable[[HeadlessPlayer], T]) -> T:
+    """``work(player)`` with a real player from ``make(attempt)`` running; stopped afterwards.
+
+    Strawberry 1.0.14 now and then dies (SIGSEGV) while starting or scanning; a player that
+    crashed is made and started again, up to ``START_ATTEMPTS`` times.
+    """
     for attempt in range(1, START_ATTEMPTS + 1):
         player = make(attempt)
         try:
-            return player.start()
+            player.start()
+            return work(player)
         except RuntimeError:
-            player.stop()
-            if attempt == START_ATTEMPTS:
+            if player.running or attempt == START_ATTEMPTS:
                 raise
+        finally:
+            player.stop()
     raise AssertionError("unreachable")
+
+
+def change_counter(database: Path) -> int:
+    """SQLite's file change counter (header bytes 24-27): every write transaction bumps it."""
+    with open(database, "rb") as fh:
+        return int.from_bytes(fh.read(28)[24:28], "big")

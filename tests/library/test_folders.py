@@ -13,7 +13,7 @@ from musicrec_desktop.library.genres import GenreMapper
 from musicrec_desktop.library.players import read_player_database
 from musicrec_desktop.library.urls import file_url
 from musicrec_desktop.settings import Settings
-from tests.library.helpers import sha256, started, write_song
+from tests.library.helpers import run_player, sha256, write_song
 from tests.support.player import HeadlessPlayer, available
 
 
@@ -117,15 +117,14 @@ def test_real_strawberry_scans_the_shared_recordings_to_the_same_keys(shared_aud
         player.add_collection_folder(shared_audio)
         return player
 
-    checksums = {s.path: sha256(s.path) for s in ours.songs}
-    player = started(make)
-    try:
+    def scan(player: HeadlessPlayer) -> Path:
         player.wait_until(lambda: player.query("SELECT COUNT(*) FROM songs")[0][0] >= len(ours.songs),
                           60, "Strawberry did not scan ../shared/audio")
         player.quit()
-    finally:
-        player.stop()
-    theirs = read_player_database(player.database)
+        return player.database
+
+    checksums = {s.path: sha256(s.path) for s in ours.songs}
+    theirs = read_player_database(run_player(make, scan))
     assert {s.key for s in theirs.songs} == {s.key for s in ours.songs}
     mine = ours.by_key()
     for song in theirs.songs:

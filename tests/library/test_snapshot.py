@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 import subprocess
@@ -121,7 +122,7 @@ def test_snapshots_while_a_writer_keeps_writing_are_consistent_and_change_nothin
         pytest.skip("one schema is enough for this")
     quiet = tmp_path / "quiet.db"
     shutil.copy(odd_db.path, quiet)
-    writes = "150"
+    writes = "60"
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(odd_db.path), writes])
     counts = []
     try:
@@ -142,3 +143,51 @@ def test_snapshots_while_a_writer_keeps_writing_are_consistent_and_change_nothin
 def test_missing_database(tmp_path):
     with pytest.raises(LibraryError, match="no such database file"):
         snapshot(tmp_path / "nope.db")
+
+
+CRASHING_WRITER = textwrap.dedent("""
+    import sqlite3, sys, time
+    db = sqlite3.connect(sys.argv[1], isolation_level=None)
+    db.execute("PRAGMA cache_size = 1")  # spill to the file mid-transaction: a hot journal
+    db.execute("BEGIN")
+    db.execute("UPDATE songs SET title = 'half-saved'")
+    print("writing", flush=True)
+    time.sleep(60)
+""")
+
+
+def test_a_player_killed_while_saving_is_reported_and_left_alone(odd_db):
+    if odd_db.player != "strawberry":
+        pytest.skip("one schema is enough for this")
+    with contextlib.closing(sqlite3.connect(odd_db.path)) as db, db:
+        # enough pages that the change cannot stay in the writer's memory
+        db.executemany("INSERT INTO songs (url, title) VALUES (?, ?)",
+                       [(f"file:///pad/{i}.flac", "x" * 400) for i in range(1500)])
+    writer = subprocess.Popen([sys.executable, "-c", CRASHING_WRITER, str(odd_db.path)],
+                              stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "writing"
+    writer.kill()
+    writer.wait()
+    writer.stdout.close()
+    journal = odd_db.path.with_name(odd_db.path.name + "-journal")
+    before = sha256(odd_db.path), sha256(journal)
+    with pytest.raises(LibraryError, match="stopped in the middle of saving"):
+        read_player_database(odd_db.path, wait_s=0.5)
+    assert (sha256(odd_db.path), sha256(journal)) == before
+
+
+def test_a_wal_database_gets_no_files_beside_it(odd_db):
+    """Neither player uses WAL, but a person may have switched theirs; leave no -wal/-shm."""
+    if odd_db.player != "clementine":
+        pytest.skip("one schema is enough for this")
+    with contextlib.closing(sqlite3.connect(odd_db.path)) as db:
+        assert db.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
+    assert files_beside(odd_db.path) == [odd_db.path.name]
+    before = sha256(odd_db.path)
+    assert len(read_player_database(odd_db.path).songs) == 16
+    assert files_beside(odd_db.path) == [odd_db.path.name] and sha256(odd_db.path) == before
+    with contextlib.closing(sqlite3.connect(odd_db.path)) as player:  # the player has it open
+        player.execute("UPDATE songs SET playcount = 9 WHERE title = 'odd name'")
+        player.commit()
+        scan = read_player_database(odd_db.path)
+        assert next(s for s in scan.songs if s.title == "odd name").playcount == 9

@@ -37,9 +37,10 @@ class MemorySource:
 
 
 @functools.cache
-def style_library(per_style: int, chunks: int, chunk_seconds: float,
-                  styles: tuple[str, ...] = STYLES) -> tuple[MemorySource, dict[str, list[str]]]:
-    """``per_style`` songs of each style, ``chunks`` chunks each; labels are the style.
+def style_library(per_style: int, chunks: int, chunk_seconds: float, styles: tuple[str, ...] = STYLES,
+                  first: int = 0) -> tuple[MemorySource, dict[str, list[str]]]:
+    """``per_style`` songs of each style (song numbers from ``first``), ``chunks`` chunks each;
+    labels are the style.
 
     Like the real cache, chunks come from the middle of a song (here its middle half), not from
     the intro, where only a few instruments play.
@@ -47,7 +48,7 @@ def style_library(per_style: int, chunks: int, chunk_seconds: float,
     songs, labels = {}, {}
     n = round(chunk_seconds * SAMPLE_RATE)
     for s, style in enumerate(styles):
-        for i in range(per_style):
+        for i in range(first, first + per_style):
             wave = render_song(style, 1000 * s + i, 2 * chunks * chunk_seconds, SAMPLE_RATE)
             first = wave.shape[1] // 4
             key = f"file:///demo/{style}/{i:03d}.ogg"

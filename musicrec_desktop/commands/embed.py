@@ -1,0 +1,48 @@
+"""``musicrec embed [--device D] [--json]``: vectors for every cached song that has none yet."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+
+from musicrec_desktop.commands._output import add_json_flag, print_json
+from musicrec_desktop.context import AppContext
+from musicrec_desktop.progress import CancelToken, ignore_progress
+
+ORDER = 35
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "embed", help="embed new songs with the trained encoder",
+        description="Writes a vector for every cached song that has none from the current encoder; "
+                    "songs already embedded are skipped, so new songs need no retraining.")
+    parser.add_argument("--device", default="auto",
+                        help="auto, cpu, cuda or cuda:N (default: the device setting)")
+    add_json_flag(parser)
+    parser.set_defaults(run=run)
+
+
+def run(ctx: AppContext, args: argparse.Namespace) -> int:
+    from musicrec_desktop.commands.run import ConsoleProgress
+    from musicrec_desktop.library import load_library
+    from musicrec_desktop.model.embed import embed_songs
+
+    ctx.dirs.create()
+    songs = load_library(ctx.settings, ctx.dirs).local_songs
+    progress = ConsoleProgress(sys.stderr) if sys.stderr.isatty() else ignore_progress
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    try:
+        report = embed_songs(ctx.settings, ctx.dirs, songs, device=args.device, progress=progress,
+                             cancel=cancel)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if args.json:
+        print_json(dataclasses.asdict(report))
+        return 0
+    print(f"embedded {report.embedded} songs with {report.model_id} ({report.dim}-d) on {report.device}; "
+          f"{report.up_to_date} already up to date ({report.songs_per_s:.1f} songs/s)")
+    return 0

@@ -1,0 +1,170 @@
+"""Backbones, the MoCo module, split batch norm and the losses, on tiny inputs."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from musicrec_desktop.constants import CQT_BINS
+from musicrec_desktop.model.config import EncoderConfig
+from musicrec_desktop.model.moco import MoCo, genre_loss, moco_loss
+from musicrec_desktop.model.resnet import build_backbone
+from musicrec_desktop.model.splitbn import SplitBatchNorm2d, cross_group_permutation
+
+CATEGORIES = ("a", "b", "c")
+
+
+def tiny_moco(**changes) -> MoCo:
+    torch.manual_seed(0)
+    config = EncoderConfig(backbone="resnet18", width=4, projection_dim=4, genre_categories=CATEGORIES,
+                           queue_size=8, bn_splits=2).replace(**changes)
+    return MoCo(config)
+
+
+@pytest.mark.parametrize(("name", "dim"), [("resnet50", 2048), ("resnet18", 512)])
+def test_backbone_embedding_size_follows_the_backbone(name, dim):
+    model = build_backbone(name).eval()
+    with torch.no_grad():
+        out = model(torch.randn(2, 1, CQT_BINS, 40))
+    assert out.shape == (2, dim)
+    assert model.embedding_dim == dim
+    assert EncoderConfig(backbone=name).embedding_dim == dim
+
+
+def test_backbone_takes_any_number_of_frames():
+    model = build_backbone("resnet18", width=4).eval()
+    with torch.no_grad():
+        assert model(torch.randn(3, 1, CQT_BINS, 17)).shape == (3, 32)
+        assert model(torch.randn(3, 1, CQT_BINS, 300)).shape == (3, 32)
+
+
+def test_queue_pointer_wraps_around():
+    model = tiny_moco()
+    keys = [torch.full((3, 4), float(i + 1)) for i in range(3)]
+    model._enqueue(keys[0])
+    assert int(model.queue_ptr) == 3
+    model._enqueue(keys[1])
+    assert int(model.queue_ptr) == 6
+    model._enqueue(keys[2])  # slots 6, 7, then 0
+    assert int(model.queue_ptr) == 1
+    column_values = model.queue[0].tolist()
+    assert column_values == [3.0, 1.0, 1.0, 2.0, 2.0, 2.0, 3.0, 3.0]
+
+
+def test_queue_longer_batch_keeps_its_last_keys():
+    model = tiny_moco()
+    keys = torch.arange(10, dtype=torch.float32)[:, None].repeat(1, 4)  # 10 keys, queue of 8
+    model._enqueue(keys)
+    assert int(model.queue_ptr) == 0
+    assert model.queue[0].tolist() == [2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+
+
+def test_queue_and_pointer_are_saved_with_the_model():
+    state = tiny_moco().state_dict()
+    assert state["queue"].shape == (4, 8)
+    assert "queue_ptr" in state
+
+
+def test_momentum_update_moves_key_encoder_towards_query():
+    model = tiny_moco(momentum=0.9)
+    for p in model.backbone_q.parameters():
+        p.data.fill_(1.0)
+    for p in model.backbone_k.parameters():
+        p.data.fill_(0.0)
+    model._momentum_update()
+    for p in model.backbone_k.parameters():
+        torch.testing.assert_close(p, torch.full_like(p, 0.1))
+    model._momentum_update()
+    for p in model.backbone_k.parameters():
+        torch.testing.assert_close(p, torch.full_like(p, 0.19))  # 0.9 * 0.1 + 0.1 * 1
+    assert not any(p.requires_grad for p in model.backbone_k.parameters())
+
+
+def test_forward_gives_positive_first_logits_and_fills_queue():
+    model = tiny_moco().train()
+    images = torch.randn(4, 1, CQT_BINS, 24)
+    out = model(images, images + 0.01 * torch.randn_like(images), torch.Generator().manual_seed(0))
+    assert out.logits.shape == (4, 1 + 8)
+    assert out.genre_logits.shape == (4, 3)
+    assert int(model.queue_ptr) == 4
+    # Logits are cosine similarities over the temperature.
+    assert out.logits.abs().max() <= 1.0 / model.config.temperature + 1e-4
+
+
+def test_keys_come_back_in_query_order():
+    """The key encoder sees a shuffled batch; its keys must be unshuffled for the pairs to match."""
+    model = tiny_moco(bn_splits=2).train()
+    model.backbone_k.eval()  # running statistics: every key depends on its own input only
+    images = torch.randn(6, 1, CQT_BINS, 24)
+    keys = model._keys(images, 2, torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        expected = torch.nn.functional.normalize(model.head_k(model.backbone_k(images)), dim=1)
+    torch.testing.assert_close(keys, expected)
+
+
+def test_cross_group_permutation_never_keeps_a_sample_in_its_group():
+    generator = torch.Generator().manual_seed(0)
+    for n, splits in [(8, 2), (12, 4), (30, 3)]:
+        for _ in range(20):
+            perm = cross_group_permutation(n, splits, generator)
+            assert sorted(perm.tolist()) == list(range(n))
+            positions = torch.arange(n)
+            assert bool(((positions % splits) != (perm % splits)).all())
+
+
+def test_split_batch_norm_normalises_each_sub_batch_alone():
+    torch.manual_seed(0)
+    x = torch.randn(6, 3, 4, 5) * torch.tensor([1.0, 5.0, 1.0, 5.0, 1.0, 5.0])[:, None, None, None]
+    split = SplitBatchNorm2d(3, splits=2).train()
+    plain = torch.nn.BatchNorm2d(3).train()
+    out = split(x)
+    for group in (0, 1):
+        torch.testing.assert_close(out[group::2], plain(x[group::2]))
+
+
+def test_split_batch_norm_keeps_sub_batches_from_seeing_each_other():
+    split = SplitBatchNorm2d(2, splits=2).train()
+    x = torch.randn(4, 2, 3, 3)
+    changed = x.clone()
+    changed[1] += 100.0  # sample 1 is in sub-batch 1
+    torch.testing.assert_close(split(x)[0::2], split(changed)[0::2])
+
+
+def test_split_batch_norm_is_plain_batch_norm_in_eval():
+    split = SplitBatchNorm2d(2, splits=2).eval()
+    plain = torch.nn.BatchNorm2d(2).eval()
+    x = torch.randn(4, 2, 3, 3)
+    torch.testing.assert_close(split(x), plain(x))
+
+
+def test_bn_splits_divide_the_batch():
+    model = tiny_moco(bn_splits=4)
+    assert model.bn_splits_for(16) == 4
+    assert model.bn_splits_for(6) == 3
+    assert model.bn_splits_for(10) == 2
+    assert model.bn_splits_for(3) == 1
+
+
+def test_genre_loss_masks_unlabelled_songs():
+    logits = torch.tensor([[0.0, 0.0], [5.0, -5.0]], requires_grad=True)
+    targets = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
+    labelled = torch.tensor([True, False])
+    loss = genre_loss(logits, targets, labelled)
+    assert loss.item() == pytest.approx(2 * math.log(2))  # summed over 2 categories, one song
+    loss.backward()
+    assert logits.grad[1].abs().sum().item() == 0.0  # the unlabelled song gets no gradient
+
+
+def test_genre_loss_is_zero_without_labelled_songs():
+    logits = torch.randn(3, 2, requires_grad=True)
+    loss = genre_loss(logits, torch.zeros(3, 2), torch.zeros(3, dtype=torch.bool))
+    assert loss.item() == 0.0
+    loss.backward()  # still differentiable: the step does not need a special case
+
+
+def test_moco_loss_is_cross_entropy_with_the_positive_first():
+    logits = torch.tensor([[10.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    expected = (-math.log(math.exp(10) / (math.exp(10) + 2)) + math.log(3)) / 2
+    assert moco_loss(logits).item() == pytest.approx(expected, rel=1e-6)

@@ -1,0 +1,117 @@
+"""The ``musicrec`` command line: help for every command, config show/set, --data-dir, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from musicrec_desktop.cli import build_parser, main
+from musicrec_desktop.errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE
+
+
+def command_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command and sub-command, e.g. ("config", "set")."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.append((*prefix, name))
+                found.extend(command_paths(sub, (*prefix, name)))
+    return found
+
+
+COMMANDS = command_paths(build_parser())
+
+
+def test_the_foundation_commands_are_there():
+    assert {("library",), ("doctor",), ("config",), ("config", "show"), ("config", "set")} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_help_for_every_command(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        main([*command, "--help"])
+    assert done.value.code == EXIT_OK
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: musicrec {' '.join(command)}")
+
+
+def run(data, *argv, capsys):
+    capsys.readouterr()
+    code = main(["--data-dir", str(data), *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_config_set_and_show(tmp_path, capsys):
+    data = tmp_path / "data"
+    code, out, _ = run(data, "config", "set", "batch_size", "64", capsys=capsys)
+    assert code == EXIT_OK and out.strip() == "batch_size = 64"
+    code, out, _ = run(data, "config", "set", "music_folders", "~/Music, /mnt/music", capsys=capsys)
+    assert code == EXIT_OK
+    stored = tomllib.loads((data / "config" / "settings.toml").read_text(encoding="utf-8"))
+    assert stored["batch_size"] == 64 and stored["music_folders"] == ["~/Music", "/mnt/music"]
+    code, out, _ = run(data, "config", "show", "--json", capsys=capsys)
+    shown = json.loads(out)
+    assert code == EXIT_OK and shown["batch_size"] == 64 and shown["player"] == "auto"
+    code, out, _ = run(data, "config", "show", capsys=capsys)
+    assert code == EXIT_OK and "batch_size = 64" in out and "[Training]" in out
+    assert str(data / "config" / "settings.toml") in out
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("batch_size", "1", "setting 'batch_size': 1 is not allowed (a whole number from 2 to 4096)"),
+    ("player", "itunes", "setting 'player': 'itunes' is not allowed (one of auto, strawberry, clementine"),
+    ("colour", "blue", "setting 'colour': None is not allowed (a known setting: player,"),
+])
+def test_config_set_refuses_bad_values(tmp_path, capsys, key, value, message):
+    code, _, err = run(tmp_path / "data", "config", "set", key, value, capsys=capsys)
+    assert code == EXIT_ERROR and message in err
+    assert not (tmp_path / "data" / "config" / "settings.toml").exists()  # nothing saved
+
+
+def test_bad_settings_file_is_a_clear_error(tmp_path, capsys):
+    settings = tmp_path / "data" / "config" / "settings.toml"
+    settings.parent.mkdir(parents=True)
+    settings.write_text("player = [", encoding="utf-8")
+    code, _, err = run(tmp_path / "data", "config", "show", capsys=capsys)
+    assert code == EXIT_ERROR and "valid TOML" in err and str(settings) in err
+
+
+def test_data_dir_keeps_all_state_under_it(tmp_path, capsys, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    data = tmp_path / "data"
+    assert run(data, "config", "set", "epochs", "3", capsys=capsys)[0] == EXIT_OK
+    assert run(data, "-v", "config", "show", capsys=capsys)[0] == EXIT_OK
+    assert (data / "config" / "settings.toml").is_file()
+    assert "DEBUG musicrec_desktop: musicrec " in (data / "logs" / "musicrec.log").read_text(encoding="utf-8")
+    assert not home.exists()  # nothing in the platformdirs locations
+
+
+def test_usage_errors_exit_2(capsys):
+    for argv in ([], ["no-such-command"], ["config"], ["config", "set", "batch_size"]):
+        with pytest.raises(SystemExit) as done:
+            main(argv)
+        assert done.value.code == EXIT_USAGE, argv
+
+
+def test_console_entry_point_and_fast_help():
+    """As a separate process: exit codes reach the shell, and --help imports no torch or Qt."""
+    code = ("import sys; from musicrec_desktop.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('torch', 'faiss', 'PySide6') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]"
+    done = subprocess.run([sys.executable, "-m", "musicrec_desktop", "--version"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("musicrec ")
+    done = subprocess.run([sys.executable, "-m", "musicrec_desktop", "frobnicate"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == EXIT_USAGE and "invalid choice" in done.stderr
