@@ -68,9 +68,11 @@ class MoCo(nn.Module):
             if self.training:
                 self._momentum_update()
             k = self._keys(images_k, splits, generator)  # N x D
-        pos = (q * k).sum(dim=1, keepdim=True)  # N x 1
-        neg = q @ self.queue.clone()  # N x K; clone: the queue is overwritten below
-        logits = torch.cat([pos, neg], dim=1) / self.config.temperature  # N x (1+K)
+        # Similarities in float32 even under autocast: divided by 0.07, bf16 rounding would show.
+        with torch.autocast(q.device.type, enabled=False):
+            pos = (q * k).sum(dim=1, keepdim=True)  # N x 1
+            neg = q @ self.queue.clone()  # N x K; clone: the queue is overwritten below
+            logits = torch.cat([pos, neg], dim=1) / self.config.temperature  # N x (1+K)
         if self.training:
             self._enqueue(k)
         return MocoOutput(logits, self.genre_head(features).float())

@@ -121,7 +121,7 @@ def train_encoder(settings: Settings, dirs: DataDirs, songs: Sequence[Song] | No
     train, evaluation = split_heldout(all_songs, config.heldout_fraction)
     if len(train) < 4:
         raise NotReadyError(f"the chunk cache holds {len(train)} training songs; at least 4 are needed "
-                            "(build the cache first: musicrec cache)")
+                            "(build the cache first: musicrec build-cache)")
     run = _Run(config, resolve_device(settings.device if device == "auto" else device), train, evaluation,
                open_source, settings.num_workers, path, metrics_path(dirs), progress, cancel)
     if state is not None:
@@ -245,6 +245,8 @@ class _Run:
         return waited, total
 
     def _halve_batch(self) -> None:
+        """After running out of memory in a step: go on with half the batch. That step's momentum
+        update and queue keys (if it got that far) are kept; its optimiser step never happened."""
         self.optimizer.zero_grad(set_to_none=True)
         if self.device.type == "cuda":
             torch.cuda.empty_cache()

@@ -35,6 +35,7 @@ PLAYERS = {
     ),
 }
 MPRIS_PATH = "/org/mpris/MediaPlayer2"
+START_ATTEMPTS = 3
 
 
 def available(player: str) -> bool:
@@ -105,6 +106,8 @@ class HeadlessPlayer:
         return env
 
     def start(self, timeout: float = 30.0) -> HeadlessPlayer:
+        if self._xvfb is not None:
+            raise RuntimeError("this HeadlessPlayer was started already; make a new one")
         (self.sockets / "runtime").mkdir(mode=0o700, exist_ok=True)
         self._xvfb = subprocess.Popen(
             ["Xvfb", "-displayfd", "1", "-nolisten", "tcp", "-screen", "0", "1280x800x24"],
@@ -116,13 +119,20 @@ class HeadlessPlayer:
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
         )
         self.bus_address = self._read_line(self._bus, "dbus-daemon", timeout)
-        with open(self.log_file, "ab") as log:
-            self._player = subprocess.Popen(
-                [self.binary], env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
-            )
-        self.wait_until(lambda: self.bus_name in self.bus_names(), timeout,
-                        f"{self.name} did not register {self.bus_name}")
+        # Strawberry 1.0.14 now and then dies (SIGSEGV) while starting: start it again then.
+        for attempt in range(1, START_ATTEMPTS + 1):
+            with open(self.log_file, "ab") as log:
+                self._player = subprocess.Popen(
+                    [self.binary], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL, start_new_session=True,
+                )
+            try:
+                self.wait_until(lambda: self.bus_name in self.bus_names(), timeout,
+                                f"{self.name} did not register {self.bus_name}")
+                return self
+            except RuntimeError:  # the player exited while starting
+                if attempt == START_ATTEMPTS:
+                    raise
         return self
 
     def quit(self, timeout: float = 20.0) -> None:
