@@ -6,10 +6,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+
 from musicrec_companion.adapters import ClementineAdapter, adapter_for
 from musicrec_companion.bus import Bus
 from musicrec_companion.mpris import find_player
-
 from tests.companion.conftest import checksums, start_player
 
 pytestmark = pytest.mark.player

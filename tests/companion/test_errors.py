@@ -9,9 +9,9 @@ import sys
 import time
 
 import pytest
+
 from musicrec_companion.bus import Bus
 from musicrec_companion.mpris import MprisPlayer, find_player
-
 from musicrec_desktop.errors import PlayerError
 
 

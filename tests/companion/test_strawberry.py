@@ -18,12 +18,12 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+
 from musicrec_companion.adapters import adapter_for, same_file
 from musicrec_companion.bus import Bus
 from musicrec_companion.follower import Follower
 from musicrec_companion.mpris import find_player
 from musicrec_companion.radio import ListFeed, Radio, radio_from_current, songs_from_files
-
 from musicrec_desktop.errors import PlayerError
 from musicrec_desktop.store.history import HistoryStore
 from tests.companion.conftest import STRAWBERRY_SETTINGS, checksums, start_player
