@@ -131,9 +131,14 @@ class EpochBatches:
 
     def __init__(self, n_songs: int, batch_size: int, epoch: int, seed: int,
                  crop_seconds: tuple[float, float], start: int = 0) -> None:
-        self.n_songs, self.batch_size, self.epoch, self.seed = n_songs, batch_size, epoch, seed
-        self.crop_seconds, self.start = crop_seconds, start
-        self.order = np.random.default_rng([seed, epoch]).permutation(n_songs)
+        self.n_songs, self.seed, self.crop_seconds = n_songs, seed, crop_seconds
+        self.reset(epoch, start, batch_size)
+
+    def reset(self, epoch: int, start: int, batch_size: int) -> None:
+        """Moves to another epoch, position or batch size. A data loader with persistent workers
+        keeps this object and iterates it again: its workers are not restarted every epoch."""
+        self.epoch, self.start, self.batch_size = epoch, start, batch_size
+        self.order = np.random.default_rng([self.seed, epoch]).permutation(self.n_songs)
 
     @staticmethod
     def per_epoch(n_songs: int, batch_size: int) -> int:

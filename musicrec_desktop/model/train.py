@@ -154,6 +154,8 @@ class _Run:
         self.epoch, self.position, self.step, self.songs_seen = 0, 0, 0, 0
         self.last_eval = {"genre_map": math.nan, "knn_accuracy": math.nan}
         self.model_id = ""  # set by save() and restore()
+        self._train_loader: DataLoader | None = None
+        self._batches: EpochBatches | None = None
 
     # -- state -----------------------------------------------------------------------------------
     def restore(self, state: dict) -> None:
@@ -259,11 +261,17 @@ class _Run:
         self.config = self.config.replace(batch_size=half)
 
     def _loader(self) -> DataLoader:
-        batches = EpochBatches(len(self.train), self.config.batch_size, self.epoch, self.config.seed,
-                               (self.config.crop_min_seconds, self.config.crop_max_seconds), self.position)
-        return DataLoader(self.dataset, batch_sampler=batches, num_workers=self.num_workers,
-                          pin_memory=self.device.type == "cuda", worker_init_fn=_worker_init,
-                          prefetch_factor=4 if self.num_workers else None)
+        """The training loader, made once: its workers persist across epochs."""
+        if self._train_loader is None:
+            crops = (self.config.crop_min_seconds, self.config.crop_max_seconds)
+            self._batches = EpochBatches(len(self.train), self.config.batch_size, self.epoch,
+                                         self.config.seed, crops)
+            self._train_loader = DataLoader(
+                self.dataset, batch_sampler=self._batches, num_workers=self.num_workers,
+                pin_memory=self.device.type == "cuda", worker_init_fn=_worker_init,
+                persistent_workers=self.num_workers > 0, prefetch_factor=4 if self.num_workers else None)
+        self._batches.reset(self.epoch, self.position, self.config.batch_size)
+        return self._train_loader
 
     def _steps(self, meter: RateMeter) -> tuple[float, float]:
         waited = total = 0.0

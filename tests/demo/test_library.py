@@ -162,3 +162,18 @@ def test_ensure_demo_library_lives_under_state(tmp_path):
     stamp = database.stat().st_mtime_ns
     assert ensure_demo_library(dirs, songs=7, **QUICK) == database
     assert database.stat().st_mtime_ns == stamp
+
+
+@pytest.mark.parametrize("ext", ["mp3", "ogg", "flac"])
+def test_encoding_without_ffmpeg(tmp_path, monkeypatch, ext):
+    """Without ffmpeg every format is written by libsndfile alone."""
+    import musicrec_desktop.demo.library as demo
+
+    monkeypatch.setattr(demo.shutil, "which", lambda name: None)
+    t = np.arange(16000 * 2) / 16000
+    audio = np.stack([0.3 * np.sin(2 * np.pi * 440 * t), 0.3 * np.sin(2 * np.pi * 660 * t)]).astype(np.float32)
+    demo.encode(tmp_path / f"tone.{ext}", audio, 16000)
+    decoded, rate = sf.read(tmp_path / f"tone.{ext}", dtype="float32")
+    assert rate == 16000 and decoded.shape[1] == 2 and abs(len(decoded) - len(t)) < 2000
+    spectrum = np.abs(np.fft.rfft(decoded[:16000, 0]))
+    assert abs(np.argmax(spectrum) - 440) <= 2  # one-second window: bin = Hz

@@ -44,13 +44,15 @@ def run_json(capsys, *argv):
 def test_train_and_embed_commands_on_a_music_folder(tmp_path, music, capsys):
     data = tmp_path / "data"
     dirs = DataDirs.under(data).create()
-    Settings(player="folders", music_folders=[str(music)], num_workers=0, batch_size=4).save(dirs.settings_file)
+    # One worker process: the loaders' worker path (pickled datasets, persistent workers) runs too.
+    settings = Settings(player="folders", music_folders=[str(music)], num_workers=1, batch_size=4)
+    settings.save(dirs.settings_file)
     before = checksums(music)
     assert main(["--data-dir", str(data), "build-cache"]) == 0
     capsys.readouterr()
-    trained = run_json(capsys, "--data-dir", str(data), "train-encoder", "--quick", "--epochs", "1",
+    trained = run_json(capsys, "--data-dir", str(data), "train-encoder", "--quick", "--epochs", "2",
                        "--device", "cpu", "--json")
-    assert trained["epochs_run"] == 1 and trained["step"] >= 1
+    assert trained["epochs_run"] == 2 and trained["step"] >= 2
     assert trained["songs_trained"] + trained["songs_heldout"] == 8
     assert trained["model_id"].startswith("resnet18-")
     embedded = run_json(capsys, "--data-dir", str(data), "embed", "--device", "cpu", "--json")
