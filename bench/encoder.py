@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--songs", type=int, default=70)
     parser.add_argument("--seconds", type=float, default=140.0)
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--full", action="store_true")
     args = parser.parse_args()

@@ -64,10 +64,18 @@ def ensure_demo_library(dirs: DataDirs, progress: ProgressCallback = ignore_prog
                         **options: Any) -> Path:
     """The demo Strawberry database under ``dirs.state / "demo"``, generated on first use.
 
+    A complete demo library already there is used as it is, whatever its size (``musicrec demo
+    --songs N`` makes a smaller or larger one); otherwise one of ``songs`` songs is written.
     ``options`` go to ``write_demo_library`` (``seconds``, ``sample_rate``, ``workers``).
     """
-    return write_demo_library(dirs.state / "demo", songs, progress=progress, cancel=cancel,
-                              **options).database
+    folder = dirs.state / "demo"
+    made = _read_manifest(folder)
+    if made.get("complete") and made.get("params", {}).get("version") == GENERATOR_VERSION:
+        params = made["params"]
+        songs = params["songs"]
+        options = {**options, "seed": params["seed"], "seconds": tuple(params["seconds"]),
+                   "sample_rate": params["sample_rate"]}
+    return write_demo_library(folder, songs, progress=progress, cancel=cancel, **options).database
 
 
 def write_demo_library(folder: Path, songs: int = DEMO_SONGS, seed: int = DEMO_SEED,

@@ -72,6 +72,7 @@ QUICK_OVERRIDES: dict = {
     "eval_crop_seconds": 6.0,
     "queue_size": 1024,  # a few epochs of keys; a longer queue would mostly hold stale keys
     "learning_rate": 0.06,
+    "momentum": 0.99,  # 0.999 suits 100k steps; in ~30 steps the key encoder would barely move
 }
 
 

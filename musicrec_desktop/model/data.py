@@ -188,6 +188,11 @@ class ChunkCropDataset(Dataset):
         return index, [c.astype(np.float32) for c in chunks]
 
 
+def worker_init(_: int) -> None:
+    """Loader workers decode and augment with numpy; torch threads in them would fight the model."""
+    torch.set_num_threads(1)
+
+
 def collate_songs(items: list[tuple[int, list[np.ndarray]]]) -> list[tuple[int, list[np.ndarray]]]:
     """Keeps songs as they are: chunks of different lengths are grouped later, by length."""
     return items

@@ -22,7 +22,7 @@ from musicrec_desktop.errors import NotReadyError
 from musicrec_desktop.library.song import Song
 from musicrec_desktop.model.checkpoint import checkpoint_path, load_checkpoint
 from musicrec_desktop.model.config import EncoderConfig
-from musicrec_desktop.model.data import ChunkCropDataset, ChunkSource, collate_songs
+from musicrec_desktop.model.data import ChunkCropDataset, ChunkSource, collate_songs, worker_init
 from musicrec_desktop.model.device import resolve_device
 from musicrec_desktop.model.frontend import CQTFrontEnd
 from musicrec_desktop.model.inference import embed_waves, song_vectors
@@ -81,7 +81,8 @@ def embed_songs(settings: Settings, dirs: DataDirs, songs: Sequence[Song] | None
         meter = RateMeter(len(todo))
         started, embedded = time.monotonic(), 0
         loader = DataLoader(ChunkCropDataset(open_source, todo, None), batch_size=SONGS_PER_BATCH,
-                            num_workers=settings.num_workers, collate_fn=collate_songs)
+                            num_workers=settings.num_workers, collate_fn=collate_songs,
+                            worker_init_fn=worker_init)
         for batch in loader:
             if cancel is not None:
                 cancel.check()

@@ -38,6 +38,7 @@ from musicrec_desktop.model.data import (
     PairDataset,
     TrainSong,
     collate_songs,
+    worker_init,
 )
 from musicrec_desktop.model.device import autocast, autocast_dtype, resolve_device
 from musicrec_desktop.model.frontend import CQTFrontEnd
@@ -268,7 +269,7 @@ class _Run:
                                          self.config.seed, crops)
             self._train_loader = DataLoader(
                 self.dataset, batch_sampler=self._batches, num_workers=self.num_workers,
-                pin_memory=self.device.type == "cuda", worker_init_fn=_worker_init,
+                pin_memory=self.device.type == "cuda", worker_init_fn=worker_init,
                 persistent_workers=self.num_workers > 0, prefetch_factor=4 if self.num_workers else None)
         self._batches.reset(self.epoch, self.position, self.config.batch_size)
         return self._train_loader
@@ -327,7 +328,7 @@ class _Run:
         if len(self.evaluation) < 2:
             return dict(self.last_eval)
         loader = DataLoader(self.eval_dataset, batch_size=8, num_workers=self.num_workers,
-                            collate_fn=collate_songs, worker_init_fn=_worker_init)
+                            collate_fn=collate_songs, worker_init_fn=worker_init)
         waves, owners = [], []
         for batch in loader:
             for index, chunks in batch:
@@ -349,11 +350,6 @@ class _Run:
         with self.log_path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v)
                                  for k, v in record.items()}) + "\n")
-
-
-def _worker_init(_: int) -> None:
-    # Workers decode and augment with numpy; torch threads in them would fight the training step.
-    torch.set_num_threads(1)
 
 
 def _truncate_log(path: Path, step: int) -> None:

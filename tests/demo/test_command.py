@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 
@@ -18,7 +19,7 @@ def test_demo_command_writes_library(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["songs"] == 7 and report["written"] == 7
     assert report["database"] == str(out / "strawberry.db")
-    with sqlite3.connect(report["database"]) as db:
+    with contextlib.closing(sqlite3.connect(report["database"])) as db:
         assert db.execute("SELECT count(*) FROM songs").fetchone() == (7,)
     assert main(args) == 0
     text = capsys.readouterr().out

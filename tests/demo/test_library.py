@@ -160,8 +160,10 @@ def test_ensure_demo_library_lives_under_state(tmp_path):
     database = ensure_demo_library(dirs, songs=7, **QUICK)
     assert database == dirs.state / "demo" / "strawberry.db" and database.is_file()
     stamp = database.stat().st_mtime_ns
-    assert ensure_demo_library(dirs, songs=7, **QUICK) == database
+    assert ensure_demo_library(dirs) == database  # the 7-song library is kept, not made again at 200
     assert database.stat().st_mtime_ns == stamp
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        assert db.execute("SELECT count(*) FROM songs").fetchone() == (7,)
 
 
 @pytest.mark.parametrize("ext", ["mp3", "ogg", "flac"])
@@ -171,7 +173,7 @@ def test_encoding_without_ffmpeg(tmp_path, monkeypatch, ext):
 
     monkeypatch.setattr(demo.shutil, "which", lambda name: None)
     t = np.arange(16000 * 2) / 16000
-    audio = np.stack([0.3 * np.sin(2 * np.pi * 440 * t), 0.3 * np.sin(2 * np.pi * 660 * t)]).astype(np.float32)
+    audio = 0.3 * np.sin(2 * np.pi * np.array([[440.0], [660.0]]) * t).astype(np.float32)
     demo.encode(tmp_path / f"tone.{ext}", audio, 16000)
     decoded, rate = sf.read(tmp_path / f"tone.{ext}", dtype="float32")
     assert rate == 16000 and decoded.shape[1] == 2 and abs(len(decoded) - len(t)) < 2000

@@ -136,3 +136,30 @@ def test_embed_only_missing_songs_and_set_current(trained, library, tmp_path):
         _, new_vector = store.load(report.model_id, ["file:///new.ogg"])
     # One chunk of an embedded song: the new song lands near that song.
     assert float(new_vector[0] @ vectors[0]) > 0.9
+
+
+def test_out_of_memory_halves_the_batch_with_a_warning(tmp_path, library, caplog):
+    """A GPU running out of memory cannot be produced on the CPU: the first large batch raises
+    the error PyTorch raises, from a hook in front of the query encoder."""
+    from musicrec_desktop.model.config import EncoderConfig
+    from musicrec_desktop.model.sources import training_songs
+    from musicrec_desktop.model.train import _Run
+    from musicrec_desktop.progress import ignore_progress
+
+    source, labels = library
+    songs = training_songs(source, None, labels, ("rock", "electronic", "jazz_classical"))
+    config = EncoderConfig(backbone="resnet18", genre_categories=("rock", "electronic", "jazz_classical"),
+                           batch_size=12, epochs=1, queue_size=32).replace(**TINY)
+    dirs = DataDirs.under(tmp_path)
+    run_ = _Run(config, torch.device("cpu"), songs, [], lambda: source, 0, checkpoint_path(dirs),
+                metrics_path(dirs), ignore_progress, None)
+
+    def out_of_memory_once(module, inputs):
+        if inputs[0].shape[0] == 12:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    run_.model.backbone_q.register_forward_pre_hook(out_of_memory_once)
+    report = run_.fit()
+    assert report.batch_size == 6
+    assert report.step == 2  # the 12 songs of the epoch, in two batches of 6
+    assert "out of memory" in caplog.text and "going on with 6" in caplog.text
