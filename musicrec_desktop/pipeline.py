@@ -307,7 +307,7 @@ class LibraryStage(Stage):
     def run(self, ctx, state, progress, cancel):
         from musicrec_desktop.library import load_library
 
-        state.scan = load_library(ctx.settings, ctx.dirs, progress=progress)
+        state.scan = load_library(ctx.settings, ctx.dirs, progress=progress, cancel=cancel)
         cancel.check()
         songs, local = len(state.scan.songs), len(state.scan.local_songs)
         progress(Progress(self.name, local, local, message=f"{local} songs"))

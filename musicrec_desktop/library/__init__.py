@@ -15,7 +15,7 @@ from musicrec_desktop.library.players import PLAYERS, find_database, read_player
 from musicrec_desktop.library.snapshot import DEFAULT_WAIT_S
 from musicrec_desktop.library.song import LibraryScan, Song, song_key
 from musicrec_desktop.paths import DataDirs
-from musicrec_desktop.progress import ProgressCallback, ignore_progress
+from musicrec_desktop.progress import CancelToken, ProgressCallback, ignore_progress
 from musicrec_desktop.settings import Settings
 
 __all__ = ["LibraryScan", "Song", "load_library", "resolve_source", "song_key"]
@@ -51,7 +51,8 @@ def resolve_source(settings: Settings, home: Path | None = None) -> tuple[str, P
 
 def load_library(settings: Settings, dirs: DataDirs, *, home: Path | None = None,
                  wait_s: float = DEFAULT_WAIT_S,
-                 progress: ProgressCallback = ignore_progress) -> LibraryScan:
+                 progress: ProgressCallback = ignore_progress,
+                 cancel: CancelToken | None = None) -> LibraryScan:
     """The person's songs from the library ``settings`` choose (see ``resolve_source``)."""
     source, path = resolve_source(settings, home)
     log.info("library: %s %s", source, path or "")
@@ -59,14 +60,17 @@ def load_library(settings: Settings, dirs: DataDirs, *, home: Path | None = None
         return read_player_database(path, source, wait_s=wait_s)
     if source == "folders":
         return scan_folders(settings.music_folders, progress)
-    return _demo_library(dirs, wait_s)
+    return _demo_library(dirs, wait_s, progress, cancel)
 
 
-def _demo_library(dirs: DataDirs, wait_s: float) -> LibraryScan:
+def _demo_library(dirs: DataDirs, wait_s: float, progress: ProgressCallback,
+                  cancel: CancelToken | None) -> LibraryScan:
+    """The demo library, generated on first use (a few minutes: progress and cancel reach it)."""
     try:
         from musicrec_desktop.demo.library import ensure_demo_library
     except ImportError as exc:
         raise LibraryError(dirs.state, "no player database or music folder found, and the demo "
                                        "library is not available in this install") from exc
-    return read_player_database(ensure_demo_library(dirs), "strawberry", source="demo",
+    database = ensure_demo_library(dirs, progress=progress, cancel=cancel)
+    return read_player_database(database, "strawberry", source="demo",
                                 wait_s=wait_s)
