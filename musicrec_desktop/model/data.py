@@ -125,9 +125,15 @@ def crop_samples(seconds: float) -> int:
 
 
 class EpochBatches:
-    """The batches of one epoch, from song ``start`` on: a seeded order of the songs cut into full
-    batches (the last partial batch is left out, as batch norm wants full batches), each batch with
-    one crop length drawn from [min_seconds, max_seconds]."""
+    """The batches of one epoch, from song ``start`` on: a seeded order of the songs cut into
+    batches, each with one crop length drawn from [min_seconds, max_seconds].
+
+    The rest after the full batches is a last, smaller batch when it holds at least
+    ``MIN_LAST_BATCH`` songs (cut to an even number, so that batch norm can still split it);
+    fewer are left out this epoch (the next epoch's order differs).
+    """
+
+    MIN_LAST_BATCH = 4
 
     def __init__(self, n_songs: int, batch_size: int, epoch: int, seed: int,
                  crop_seconds: tuple[float, float], start: int = 0) -> None:
@@ -140,23 +146,25 @@ class EpochBatches:
         self.epoch, self.start, self.batch_size = epoch, start, batch_size
         self.order = np.random.default_rng([self.seed, epoch]).permutation(self.n_songs)
 
-    @staticmethod
-    def per_epoch(n_songs: int, batch_size: int) -> int:
-        """Songs seen per epoch: the full batches."""
-        return n_songs // batch_size * batch_size
+    @classmethod
+    def per_epoch(cls, n_songs: int, batch_size: int) -> int:
+        """Songs seen per epoch."""
+        full = n_songs // batch_size * batch_size
+        rest = (n_songs - full) // 2 * 2
+        return full + (rest if rest >= cls.MIN_LAST_BATCH else 0)
 
     def __len__(self) -> int:
-        return max(self.per_epoch(self.n_songs, self.batch_size) - self.start, 0) // self.batch_size
+        return -(-max(self.per_epoch(self.n_songs, self.batch_size) - self.start, 0) // self.batch_size)
 
     def __iter__(self) -> Iterator[list[ItemSpec]]:
         end = self.per_epoch(self.n_songs, self.batch_size)
-        for first in range(self.start, end - self.batch_size + 1, self.batch_size):
+        for first in range(self.start, end, self.batch_size):
             # Seeded by the batch's first position, not its number: the same songs get the same
             # crops whatever batch size came before.
             rng = np.random.default_rng([self.seed, self.epoch, first])
             samples = crop_samples(rng.uniform(*self.crop_seconds))
             yield [ItemSpec(int(self.order[p]), samples, int(rng.integers(2**63)))
-                   for p in range(first, first + self.batch_size)]
+                   for p in range(first, min(first + self.batch_size, end))]
 
 
 class ChunkCropDataset(Dataset):

@@ -30,6 +30,16 @@ def test_epoch_batches_share_one_crop_length_each_and_leave_out_the_rest():
         assert 5.0 * SAMPLE_RATE - CQT_HOP <= batch[0].samples <= 15.0 * SAMPLE_RATE + CQT_HOP
 
 
+def test_epoch_batches_keep_a_last_smaller_batch_of_four_or_more():
+    batches = list(EpochBatches(60, 32, epoch=0, seed=1, crop_seconds=(5.0, 15.0)))
+    assert [len(b) for b in batches] == [32, 28]
+    assert [len(b) for b in EpochBatches(13, 4, 0, 1, (5.0, 15.0))] == [4, 4, 4]  # 1 left out
+    assert [len(b) for b in EpochBatches(15, 5, 0, 1, (5.0, 15.0))] == [5, 5, 5]
+    assert [len(b) for b in EpochBatches(19, 5, 0, 1, (5.0, 15.0))] == [5, 5, 5, 4]
+    assert EpochBatches.per_epoch(19, 5) == 19 and EpochBatches.per_epoch(23, 5) == 20
+    assert len(EpochBatches(60, 32, 0, 1, (5.0, 15.0))) == 2
+
+
 def test_epoch_batches_are_seeded_and_resume_mid_epoch():
     full = list(EpochBatches(40, 4, epoch=3, seed=7, crop_seconds=(5.0, 15.0)))
     assert full == list(EpochBatches(40, 4, epoch=3, seed=7, crop_seconds=(5.0, 15.0)))
