@@ -47,9 +47,16 @@ class Follower:
         self.tick_s = tick_s
         keys = key_for_url or (lambda url: None)
         self.tracker = ListeningTracker(mpris.player, lambda url: self._radio_key(url) or keys(url))
-        self.events: deque[ListeningEvent] = deque(maxlen=1000)  # the latest, for the tray and tests
+        self._recent: deque[ListeningEvent] = deque(maxlen=1000)
+        self._recent_lock = threading.Lock()  # the loop appends while other threads read
         self._owner: str | None = None
         self._subscribe()
+
+    @property
+    def events(self) -> list[ListeningEvent]:
+        """The latest events (at most 1000), oldest first: a copy, safe to read from any thread."""
+        with self._recent_lock:
+            return list(self._recent)
 
     def fileno(self) -> int:
         return self.bus.fileno()
@@ -154,7 +161,8 @@ class Follower:
     def _record(self, events: list[ListeningEvent]) -> None:
         for event in events:
             log.info("%s %s at %.1f s", event.kind, event.song_url, event.position_s)
-            self.events.append(event)
+            with self._recent_lock:
+                self._recent.append(event)
             if self.history is not None:
                 self.history.record(event)
             if self.on_event is not None:
