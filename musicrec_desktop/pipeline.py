@@ -338,7 +338,9 @@ class CacheStage(Stage):
     def run(self, ctx, state, progress, cancel):
         from musicrec_desktop.audio.build import build_cache
 
-        report = build_cache(state.songs, ctx.settings, ctx.dirs, progress, cancel)
+        # The whole library, not only local songs: a song whose file is away keeps its entry.
+        report = build_cache(state.scan.songs,  # type: ignore[union-attr]
+                             ctx.settings, ctx.dirs, progress, cancel)
         state.reports[self.name] = report
         return figures_of(report)
 

@@ -66,8 +66,10 @@ def build_cache(songs: Sequence[Song], settings: Settings, dirs: DataDirs,
                 workers: int | None = None, *, collect: bool = True) -> CacheReport:
     """Caches every local song of ``songs``; returns what was done.
 
-    ``collect`` deletes the entries of songs that are not in ``songs`` (they left the library);
-    pass False when ``songs`` is only part of the library. ``workers`` (default: the
+    Pass the whole library, songs whose file is away included: ``collect`` deletes the entries of
+    songs that are not in ``songs`` (they left the library), while a song still listed keeps its
+    entry when its file is missing for now (an unmounted drive). Pass ``collect=False`` when
+    ``songs`` is only part of the library. ``workers`` (default: the
     ``num_workers`` setting) is the number of decoding processes; 0 decodes in this process.
     Raises ``CacheError`` when the cache cannot be written (full disk, another build running) and
     ``Cancelled`` on cancel; the rows committed until then stay valid.

@@ -47,7 +47,8 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     try:
-        report = build_cache(scan.local_songs, ctx.settings, ctx.dirs, progress, cancel,
+        # All songs, not only local ones: a song whose file is away keeps its entry.
+        report = build_cache(scan.songs, ctx.settings, ctx.dirs, progress, cancel,
                              workers=args.workers, collect=not args.folder)
     finally:
         signal.signal(signal.SIGINT, previous)
