@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from musicrec_desktop import __version__, commands
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.errors import EXIT_CANCELLED, MusicrecError
+from musicrec_desktop.paths import DataDirs
+from musicrec_desktop.settings import options
 
 log = logging.getLogger("musicrec_desktop")
 
@@ -27,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="keep all state (settings, cache, models, logs) under DIR")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more detail on the console (-vv for debugging)")
+    add_library_choice(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     modules = [importlib.import_module(f"{commands.__name__}.{m.name}")
                for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_")]
@@ -35,7 +38,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def setup_logging(ctx: AppContext, verbose: int) -> None:
+def add_library_choice(parser: argparse.ArgumentParser) -> None:
+    """``--db`` and ``--player``: which library this run reads, whatever the settings say.
+
+    ``musicrec library`` takes them after its name too; both land in the same place, and
+    ``argparse.SUPPRESS`` keeps an absent one from undoing the other.
+    """
+    choices = next(f.metadata["choices"] for f in options() if f.name == "player")
+    parser.add_argument("--db", dest="library_db", metavar="PATH", default=argparse.SUPPRESS,
+                        help="read the library from this Strawberry or Clementine database "
+                             "(this run only)")
+    parser.add_argument("--player", dest="library_player", choices=choices,
+                        default=argparse.SUPPRESS,
+                        help="which library to read (this run only; default: the player setting)")
+
+
+def setup_logging(dirs: DataDirs, verbose: int) -> None:
     root = logging.getLogger()
     root.setLevel(logging.DEBUG)
     console = logging.StreamHandler(sys.stderr)
@@ -43,11 +61,11 @@ def setup_logging(ctx: AppContext, verbose: int) -> None:
     console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     root.addHandler(console)
     try:
-        ctx.dirs.logs.mkdir(parents=True, exist_ok=True)
+        dirs.logs.mkdir(parents=True, exist_ok=True)
         logfile = logging.handlers.RotatingFileHandler(
-            ctx.dirs.logs / "musicrec.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8")
+            dirs.logs / "musicrec.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8")
     except OSError as exc:
-        log.warning("no log file in %s: %s", ctx.dirs.logs, exc)
+        log.warning("no log file in %s: %s", dirs.logs, exc)
         return
     logfile.setLevel(logging.DEBUG if verbose else logging.INFO)
     logfile.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -58,9 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        ctx = AppContext.open(args.data_dir)
-        setup_logging(ctx, args.verbose)
+        # Logging first, so that what is wrong in the settings file reaches the console and the log.
+        setup_logging(DataDirs.resolve(args.data_dir), args.verbose)
         log.debug("musicrec %s: %s", __version__, " ".join(sys.argv))
+        ctx = AppContext.open(args.data_dir, db=getattr(args, "library_db", None),
+                              player=getattr(args, "library_player", None))
         return int(args.run(ctx, args) or 0)
     except MusicrecError as exc:
         log.debug("failed", exc_info=True)

@@ -1,13 +1,16 @@
 """Typed settings: each declared once with its default, its title in the dialog and its rules.
 
 Stored as TOML (``settings.toml`` in the config folder). A bad value is refused with a message that
-names the key, the value and what is allowed; unknown keys in the file are reported and ignored.
+names the key, the value and what is allowed. In the file, a bad value is reported and its default
+used instead, and an unknown key is reported and ignored, so that one hand-edit gone wrong does not
+stop every command (``musicrec config set`` included) from starting.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
 import json
 import logging
 import os
@@ -20,7 +23,7 @@ from typing import Any
 
 import tomli_w
 
-from musicrec_desktop.errors import SettingsError
+from musicrec_desktop.errors import MusicrecError, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -154,17 +157,42 @@ class Settings:
     # -- persistence -------------------------------------------------------------------------
     @classmethod
     def load(cls, path: Path) -> Settings:
-        """Settings from ``path``; defaults when the file does not exist."""
+        """Settings from ``path``; defaults when the file does not exist (see ``load_checked``)."""
+        return cls.load_checked(path)[0]
+
+    @classmethod
+    def load_checked(cls, path: Path) -> tuple[Settings, list[str]]:
+        """Settings from ``path`` and what was wrong in the file, each also logged as a warning.
+
+        A bad value is replaced by its default and an unknown key is ignored; the next save
+        writes the repaired file. Only a file that is not TOML at all raises ``SettingsError``.
+        """
         if not path.exists():
-            return cls()
+            return cls(), []
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SettingsError("settings file", str(path), f"valid TOML: {exc}") from exc
-        known = {f.name for f in dataclasses.fields(cls)}
-        for key in sorted(set(data) - known):
-            log.warning("%s: unknown setting %r ignored", path, key)
-        return cls(**{k: v for k, v in data.items() if k in known})
+        defaults = cls()
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for key, value in data.items():
+            try:
+                values[key] = validate(key, value)
+            except UnknownSettingError as exc:
+                problems.append(f"{path}: {exc}; ignored")
+            except SettingsError as exc:
+                problems.append(f"{path}: {exc}; using the default {getattr(defaults, key)!r}")
+        try:
+            settings = cls(**values)
+        except SettingsError as exc:  # a mapping to categories the file does not declare
+            problems.append(f"{path}: {exc}; using the default genre categories and mapping")
+            values.pop("genre_categories", None)
+            values.pop("genre_mapping", None)
+            settings = cls(**values)
+        for problem in problems:
+            log.warning("%s", problem)
+        return settings, problems
 
     def save(self, path: Path) -> None:
         """Writes the settings atomically (a crash leaves the old file or the new one)."""
@@ -192,15 +220,28 @@ def options() -> list[dataclasses.Field]:
     return list(dataclasses.fields(Settings))
 
 
-def _field(key: str) -> dataclasses.Field:
+class UnknownSettingError(SettingsError):
+    """A key that is not a setting (a typo, or a setting of another version)."""
+
+    def __init__(self, key: str, value: object) -> None:
+        known = [f.name for f in options()]
+        close = difflib.get_close_matches(key, known, n=3)
+        guess = f"did you mean {' or '.join(close)}? " if close else ""
+        allowed = f"{guess}known settings: {', '.join(known)}"
+        self.key, self.value, self.allowed = key, value, allowed
+        MusicrecError.__init__(self, f"unknown setting {key!r} (value {value!r}); {allowed}")
+
+
+def _field(key: str, value: object = None) -> dataclasses.Field:
+    """The declaration of ``key``; ``value`` is what was given for it, for the message."""
     for f in dataclasses.fields(Settings):
         if f.name == key:
             return f
-    raise SettingsError(key, None, f"a known setting: {', '.join(f.name for f in options())}")
+    raise UnknownSettingError(key, value)
 
 
-def _type_of(key: str) -> Any:
-    _field(key)  # an unknown key: SettingsError listing the known ones, not a KeyError
+def _type_of(key: str, value: object = None) -> Any:
+    _field(key, value)  # an unknown key: UnknownSettingError listing the known ones, not a KeyError
     return typing.get_type_hints(Settings)[key]
 
 
@@ -228,7 +269,7 @@ def describe_allowed(key: str) -> str:
 
 def validate(key: str, value: Any) -> Any:
     """The value converted to the setting's type, or ``SettingsError``."""
-    f, kind = _field(key), _type_of(key)
+    f, kind = _field(key, value), _type_of(key)
     meta = f.metadata
     bad = SettingsError(key, value, describe_allowed(key))
     if kind is bool:
@@ -278,7 +319,7 @@ def _is_device(text: str) -> bool:
 
 def parse_text(key: str, text: str) -> Any:
     """Converts what a person typed on the command line into the setting's type."""
-    kind = _type_of(key)
+    kind = _type_of(key, text)
     bad = SettingsError(key, text, describe_allowed(key))
     try:
         if kind is bool:

@@ -67,7 +67,8 @@ def test_config_set_and_show(tmp_path, capsys):
 @pytest.mark.parametrize("key, value, message", [
     ("batch_size", "1", "setting 'batch_size': 1 is not allowed (a whole number from 2 to 4096)"),
     ("player", "itunes", "setting 'player': 'itunes' is not allowed (one of auto, strawberry, clementine"),
-    ("colour", "blue", "setting 'colour': None is not allowed (a known setting: player,"),
+    ("colour", "blue", "unknown setting 'colour' (value 'blue'); known settings: player, database_path,"),
+    ("batchsize", "64", "unknown setting 'batchsize' (value '64'); did you mean batch_size? known settings:"),
 ])
 def test_config_set_refuses_bad_values(tmp_path, capsys, key, value, message):
     code, _, err = run(tmp_path / "data", "config", "set", key, value, capsys=capsys)
@@ -81,6 +82,40 @@ def test_bad_settings_file_is_a_clear_error(tmp_path, capsys):
     settings.write_text("player = [", encoding="utf-8")
     code, _, err = run(tmp_path / "data", "config", "show", capsys=capsys)
     assert code == EXIT_ERROR and "valid TOML" in err and str(settings) in err
+
+
+def test_a_bad_value_in_the_file_is_shown_and_can_be_repaired(tmp_path, capsys):
+    settings = tmp_path / "data" / "config" / "settings.toml"
+    settings.parent.mkdir(parents=True)
+    settings.write_text('batch_size = 1\nepochs = 7\n', encoding="utf-8")
+    problem = (f"{settings}: setting 'batch_size': 1 is not allowed (a whole number from 2 to 4096); "
+               "using the default 128")
+    code, out, err = run(tmp_path / "data", "config", "show", capsys=capsys)
+    assert code == EXIT_OK and f"WARNING: {problem}\n" in err
+    assert f"# {problem}\n" in out and "batch_size = 128" in out and "epochs = 7" in out
+    code, out, _ = run(tmp_path / "data", "config", "set", "batch_size", "64", capsys=capsys)
+    assert code == EXIT_OK and out.strip() == "batch_size = 64"
+    stored = tomllib.loads(settings.read_text(encoding="utf-8"))
+    assert (stored["batch_size"], stored["epochs"]) == (64, 7)
+    code, _, err = run(tmp_path / "data", "config", "show", capsys=capsys)
+    assert code == EXIT_OK and err == ""
+
+
+def test_db_and_player_are_for_one_run_and_not_saved(tmp_path, capsys):
+    data = tmp_path / "data"
+    code, out, _ = run(data, "--db", "/music/strawberry.db", "config", "show", "--json", capsys=capsys)
+    shown = json.loads(out)
+    assert code == EXIT_OK and (shown["player"], shown["database_path"]) == ("auto", "/music/strawberry.db")
+    code, out, _ = run(data, "--player", "folders", "config", "show", "--json", capsys=capsys)
+    assert json.loads(out)["player"] == "folders"
+    assert run(data, "--db", "/music/strawberry.db", "--player", "clementine", "config", "set", "epochs", "3",
+               capsys=capsys)[0] == EXIT_OK
+    stored = tomllib.loads((data / "config" / "settings.toml").read_text(encoding="utf-8"))
+    assert (stored["epochs"], stored["player"], stored["database_path"]) == (3, "auto", "")
+    # Setting an overridden key itself saves it, also to the value given for this run.
+    assert run(data, "--player", "folders", "config", "set", "player", "folders", capsys=capsys)[0] == EXIT_OK
+    stored = tomllib.loads((data / "config" / "settings.toml").read_text(encoding="utf-8"))
+    assert (stored["epochs"], stored["player"]) == (3, "folders")
 
 
 def test_data_dir_keeps_all_state_under_it(tmp_path, capsys, monkeypatch):

@@ -8,7 +8,13 @@ import tomllib
 import pytest
 
 from musicrec_desktop.errors import SettingsError
-from musicrec_desktop.settings import DEFAULT_GENRE_MAPPING, GENRE_CATEGORIES, Settings, options
+from musicrec_desktop.settings import (
+    DEFAULT_GENRE_MAPPING,
+    GENRE_CATEGORIES,
+    Settings,
+    UnknownSettingError,
+    options,
+)
 
 
 def test_every_setting_is_declared_with_title_group_and_a_valid_default():
@@ -77,9 +83,20 @@ def test_bad_text_is_refused_with_the_text(key, text):
     assert caught.value.key == key and text in str(caught.value)
 
 
-def test_unknown_key_lists_the_known_ones():
-    with pytest.raises(SettingsError, match="a known setting: player, database_path"):
+def test_unknown_key_names_the_key_the_value_and_the_known_ones():
+    with pytest.raises(UnknownSettingError) as caught:
         Settings().with_text("colour", "blue")
+    assert (caught.value.key, caught.value.value) == ("colour", "blue")
+    assert str(caught.value).startswith("unknown setting 'colour' (value 'blue'); known settings: "
+                                        "player, database_path, music_folders,")
+    assert str(caught.value).endswith(", autostart")
+
+
+def test_unknown_key_suggests_close_ones():
+    with pytest.raises(SettingsError) as caught:
+        Settings().with_text("batchsize", "64")
+    assert str(caught.value).startswith("unknown setting 'batchsize' (value '64'); "
+                                        "did you mean batch_size? known settings: player,")
 
 
 def test_toml_round_trip(tmp_path):
@@ -104,7 +121,8 @@ def test_unknown_keys_are_reported_and_ignored(tmp_path, caplog):
     path.write_text('batch_size = 16\ncolour = "blue"\n', encoding="utf-8")
     settings = Settings.load(path)
     assert settings.batch_size == 16
-    assert "unknown setting 'colour' ignored" in caplog.text
+    assert f"{path}: unknown setting 'colour' (value 'blue'); known settings: player," in caplog.text
+    assert caplog.text.rstrip().endswith("autostart; ignored")
 
 
 def test_bad_toml_names_the_file(tmp_path):
@@ -115,8 +133,26 @@ def test_bad_toml_names_the_file(tmp_path):
     assert caught.value.value == str(path)
 
 
-def test_bad_value_in_the_file_names_the_key(tmp_path):
+def test_bad_values_in_the_file_get_their_default_and_a_warning(tmp_path, caplog):
     path = tmp_path / "settings.toml"
-    path.write_text('player = "itunes"\n', encoding="utf-8")
-    with pytest.raises(SettingsError, match="'player': 'itunes' is not allowed"):
-        Settings.load(path)
+    path.write_text('player = "itunes"\nbatch_size = 1\nepochs = 7\n', encoding="utf-8")
+    settings, problems = Settings.load_checked(path)
+    assert (settings.player, settings.batch_size, settings.epochs) == ("auto", 128, 7)
+    assert problems == [
+        f"{path}: setting 'player': 'itunes' is not allowed (one of auto, strawberry, clementine, "
+        "folders, demo); using the default 'auto'",
+        f"{path}: setting 'batch_size': 1 is not allowed (a whole number from 2 to 4096); "
+        "using the default 128",
+    ]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == problems
+
+
+def test_a_mapping_to_undeclared_categories_in_the_file_falls_back_to_the_defaults(tmp_path):
+    path = tmp_path / "settings.toml"
+    path.write_text('genre_categories = ["rock", "dreamy"]\n[genre_mapping]\nshoegaze = ["moody"]\n',
+                    encoding="utf-8")
+    settings, problems = Settings.load_checked(path)
+    assert settings.genre_categories == list(GENRE_CATEGORIES)
+    assert settings.genre_mapping == DEFAULT_GENRE_MAPPING
+    assert len(problems) == 1 and "categories must be among rock, dreamy" in problems[0]
+    assert problems[0].endswith("using the default genre categories and mapping")

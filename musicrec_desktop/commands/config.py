@@ -30,6 +30,8 @@ def run_show(ctx: AppContext, args: argparse.Namespace) -> int:
         print_json(values)
         return 0
     print(f"# {ctx.dirs.settings_file}")
+    for problem in ctx.problems:
+        print(f"# {problem}")
     group = None
     for f in options():
         if f.metadata["group"] != group:
@@ -43,6 +45,6 @@ def run_show(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def run_set(ctx: AppContext, args: argparse.Namespace) -> int:
-    ctx.save_settings(ctx.settings.with_text(args.key, args.value))
+    ctx.set_from_text(args.key, args.value)
     print(f"{args.key} = {getattr(ctx.settings, args.key)!r}")
     return 0

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from musicrec_desktop.cli import add_library_choice
 from musicrec_desktop.commands._output import add_json_flag, print_json
 from musicrec_desktop.context import AppContext
-from musicrec_desktop.library.players import PLAYERS
 from musicrec_desktop.library.snapshot import DEFAULT_WAIT_S
-from musicrec_desktop.settings import Settings, options
 
 ORDER = 10
 
@@ -18,29 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "library", help="show the songs, ratings and genres read from your library",
         description="Reads the player's database (read-only, from a snapshot) or the music "
                     "folders and shows what was found.")
-    add_library_options(parser)
-    add_json_flag(parser)
-    parser.set_defaults(run=run)
-
-
-def add_library_options(parser: argparse.ArgumentParser) -> None:
-    """``--db``, ``--player`` and ``--wait``, for commands that read the library."""
-    choices = next(f.metadata["choices"] for f in options() if f.name == "player")
-    parser.add_argument("--db", metavar="PATH", help="read this Strawberry or Clementine database")
-    parser.add_argument("--player", choices=choices, help="which library to read (default: "
-                                                          "the player setting)")
+    add_library_choice(parser)  # also global options; here for `musicrec library --db PATH`
     parser.add_argument("--wait", type=float, default=DEFAULT_WAIT_S, metavar="SECONDS",
                         help="how long to wait while the player keeps its database locked "
                              f"(default {DEFAULT_WAIT_S:g})")
-
-
-def library_settings(settings: Settings, args: argparse.Namespace) -> Settings:
-    """``settings`` with ``--db`` / ``--player`` from the command line applied."""
-    player = args.player or settings.player
-    if args.db:
-        return settings.replace(player=player if player in PLAYERS else "auto",
-                                database_path=args.db)
-    return settings.replace(player=player)
+    add_json_flag(parser)
+    parser.set_defaults(run=run)
 
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
@@ -48,9 +30,8 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_desktop.library.genres import GenreMapper
     from musicrec_desktop.library.summary import library_summary
 
-    settings = library_settings(ctx.settings, args)
-    scan = load_library(settings, ctx.dirs, wait_s=args.wait)
-    summary = library_summary(scan, GenreMapper.from_settings(settings))
+    scan = load_library(ctx.settings, ctx.dirs, wait_s=args.wait)
+    summary = library_summary(scan, GenreMapper.from_settings(ctx.settings))
     if args.json:
         print_json(summary)
     else:
