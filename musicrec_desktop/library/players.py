@@ -21,7 +21,7 @@ MPRIS_NAMES = {p: f"org.mpris.MediaPlayer2.{p}" for p in PLAYERS}
 LOCATION_COLUMN = {"strawberry": "url", "clementine": "filename"}
 # Read when present; an older or newer schema without one of them reads as NULL.
 _COLUMNS = ("title", "artist", "album", "albumartist", "genre", "year", "rating", "playcount",
-            "skipcount", "lastplayed", "score", "length", "beginning")
+            "skipcount", "lastplayed", "score", "length", "beginning", "unavailable")
 _NS = 1_000_000_000
 
 
@@ -96,16 +96,22 @@ def _select_songs(db: sqlite3.Connection, player: str) -> sqlite3.Cursor:
 
 
 def songs_from_rows(rows: Iterable[tuple], source: str, location: Path | None) -> LibraryScan:
-    """Songs from rows of ``(url, *_COLUMNS)``; odd rows are skipped or repaired and counted."""
+    """Songs from rows of ``(url, *_COLUMNS)``; odd rows are skipped or repaired and counted.
+
+    Rows for the same file and start offset are one song, however the URL is spelled
+    (``file://localhost/x`` and ``file:///x``, a symlinked folder): of those the row that says
+    most about the person's taste is kept, the first one on a tie.
+    """
     scan = LibraryScan(source, location)
-    kept: dict[str, int] = {}  # key -> index in scan.songs
+    kept: dict[tuple[str, float], int] = {}  # (real path, beginning) -> index in scan.songs
     for row in rows:
         song = _song(row, scan.skipped, scan.notes)
         if song is None:
             continue
-        index = kept.get(song.key)
+        same_file = (os.path.realpath(song.path), song.beginning_s)
+        index = kept.get(same_file)
         if index is None:
-            kept[song.key] = len(scan.songs)
+            kept[same_file] = len(scan.songs)
             scan.songs.append(song)
             continue
         scan.skipped["duplicate row"] += 1
@@ -119,7 +125,7 @@ def songs_from_rows(rows: Iterable[tuple], source: str, location: Path | None) -
 
 def _song(row: tuple, skipped: Counter[str], notes: Counter[str]) -> Song | None:
     (url, title, artist, album, albumartist, genre, year, rating, playcount, skipcount,
-     lastplayed, score, length, beginning) = row
+     lastplayed, score, length, beginning, unavailable) = row
     url = _text(url).strip()
     if not url:
         skipped["no location"] += 1
@@ -133,6 +139,12 @@ def _song(row: tuple, skipped: Counter[str], notes: Counter[str]) -> Song | None
     value, problem = parse_rating(rating)
     if problem:
         notes[problem] += 1
+    available = os.path.isfile(path)
+    if _int(unavailable, 0) > 0:
+        # The player marks a file it did not find on its last scan. What is on disk now decides
+        # (a drive may be mounted again); the counts tell how far the player is behind.
+        notes["marked unavailable by the player, file present" if available
+              else "marked unavailable by the player"] += 1
     return Song(
         key=song_key(url, beginning_ns),
         url=url,
@@ -150,7 +162,7 @@ def _song(row: tuple, skipped: Counter[str], notes: Counter[str]) -> Song | None
         score=_float(score),
         length_s=length_ns / _NS if length_ns > 0 else None,
         beginning_s=beginning_ns / _NS,
-        available=os.path.isfile(path),
+        available=available,
     )
 
 

@@ -34,7 +34,7 @@ class Song:
     score: float | None = None  # Clementine's automatic score 0..100
     length_s: float | None = None  # seconds
     beginning_s: float = 0.0  # CUE offset into the file, seconds
-    available: bool = True  # the file exists (or the player thinks so)
+    available: bool = True  # the file exists on this machine (checked when read, not the player's word)
 
     @property
     def stars(self) -> float | None:

@@ -139,6 +139,11 @@ def insert_song(db: sqlite3.Connection, player: str, location: str | None, **val
                tuple(row.values()))
 
 
+# Songs ``add_odd_rows`` leaves: 23 rows, less 6 that are not local files or have no location,
+# less 2 duplicates ("dup rated" of "dup unrated", "localhost" of "odd name").
+ODD_SONGS = 15
+
+
 @dataclass
 class OddRows:
     """What ``add_odd_rows`` wrote, for the assertions."""
@@ -170,10 +175,11 @@ def add_odd_rows(database: Path, player: str, music: Path) -> OddRows:
         add("tidal:/track/12345", title="internet service")
         add("file://nas/share/song.flac", title="file on another host")
         add("", title="no location")
-        add(file_url(missing), title="missing", rating=0.6, length=100 * NS)
+        add(file_url(missing), title="missing", rating=0.6, length=100 * NS, unavailable=1)
         add(file_url(cue), title="cue one", beginning=0, length=180 * NS, rating=0.8)
         add(file_url(cue), title="cue two", beginning=180 * NS, length=120 * NS, rating=0.4)
-        add(f"file://{raw_unencoded}", title="unencoded")
+        # The player marked it unavailable (say, while its drive was unmounted); it is there now.
+        add(f"file://{raw_unencoded}", title="unencoded", unavailable=1)
         for i, (rating, genre) in enumerate([(0.7, "Hip-Hop"), (-1, "HipHop"), (None, None),
                                              (1.5, "Rhythm and Blues"), (5, "Drum & Bass"),
                                              (-0.5, ""), ("abc", "Rock & Pop"),
@@ -185,11 +191,12 @@ def add_odd_rows(database: Path, player: str, music: Path) -> OddRows:
         dup = write_song(music / "dup.flac", "dup", "D", "Pop")
         add(file_url(dup), title="dup unrated", rating=-1, playcount=0)
         add(file_url(dup), title="dup rated", rating=0.6, playcount=3)
+        # The same file as "odd name", spelled with a host: a duplicate, not a second song.
         add(f"file://localhost{file_url(present)[len('file://'):]}", title="localhost")
     return OddRows(music, present, missing, cue, {
         "not a local file (http)": 1, "not a local file (cdda)": 1, "not a local file (smb)": 1,
         "not a local file (tidal)": 1, "not a local file (file)": 1, "no location": 1,
-        "duplicate row": 1,
+        "duplicate row": 2,  # "dup rated" after "dup unrated"; "localhost" after "odd name"
     })
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from musicrec_desktop.cli import main
 from musicrec_desktop.errors import EXIT_LOCKED
-from tests.library.helpers import sha256
+from tests.library.helpers import ODD_SONGS, sha256
 from tests.library.test_snapshot import hold_lock
 
 
@@ -24,8 +24,8 @@ def test_library_json(odd_db, tmp_path, capsys):
     code, data, _ = run_json(capsys, "--data-dir", str(tmp_path / "d"), "library", "--json",
                              "--db", str(odd_db.path))
     assert code == 0 and sha256(odd_db.path) == before
-    assert data["source"] == odd_db.player and data["songs"] == 16
-    assert data["local_files_present"] == 15 and data["rated_songs"] == 8
+    assert data["source"] == odd_db.player and data["songs"] == ODD_SONGS
+    assert data["local_files_present"] == ODD_SONGS - 1 and data["rated_songs"] == 8
     assert data["rating_histogram_stars"] == {"0": 1, "0.5": 0, "1": 0, "1.5": 0, "2": 1, "2.5": 0,
                                               "3": 2, "3.5": 1, "4": 1, "4.5": 0, "5": 2}
     cats = data["songs_per_genre_category"]
@@ -33,13 +33,17 @@ def test_library_json(odd_db, tmp_path, capsys):
     assert cats["rock"] == 1 and cats["pop"] == 1 and cats["country"] == 0
     assert data["top_unmapped_genres"] == {"Shoegaze": 1}
     assert data["skipped_rows"] == odd_db.odd.expected_skips
-    assert data["notes"]["file missing"] == 1
+    assert data["notes"] == {"file missing": 1, "rating out of range": 3, "rating not a number": 1,
+                             "marked unavailable by the player": 1,
+                             "marked unavailable by the player, file present": 1}
 
 
 def test_library_text(odd_db, tmp_path, capsys):
     assert main(["--data-dir", str(tmp_path / "d"), "library", "--db", str(odd_db.path)]) == 0
     out = capsys.readouterr().out
-    assert "songs                16" in out and "not a local file (http)" in out and "Shoegaze" in out
+    assert f"\n  songs                {ODD_SONGS}\n" in out
+    assert "\n       1  not a local file (http)\n" in out and "\n       1  Shoegaze\n" in out
+    assert "\n       2  duplicate row\n" in out and "\n       1  marked unavailable by the player\n" in out
 
 
 def test_library_exit_codes(odd_db, tmp_path, capsys):

@@ -11,7 +11,7 @@ from musicrec_desktop.errors import LibraryError
 from musicrec_desktop.library import load_library, resolve_source
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.settings import Settings
-from tests.library.helpers import schema_database, write_song
+from tests.library.helpers import ODD_SONGS, schema_database, write_song
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def test_auto_prefers_strawberry_then_clementine(odd_db, home, tmp_path):
     path = put(odd_db, home, odd_db.player)
     assert resolve_source(Settings(), home) == (odd_db.player, path)
     scan = load_library(Settings(), dirs, home=home)
-    assert scan.source == odd_db.player and scan.location == path and len(scan.songs) == 16
+    assert scan.source == odd_db.player and scan.location == path and len(scan.songs) == ODD_SONGS
     if odd_db.player == "clementine":  # a Strawberry database found as well wins
         other = home / ".local/share/strawberry/strawberry/strawberry.db"
         schema_database("strawberry", other)
@@ -46,7 +46,7 @@ def test_auto_prefers_strawberry_then_clementine(odd_db, home, tmp_path):
 def test_auto_uses_the_given_database_and_recognises_its_schema(odd_db, home, tmp_path):
     settings = Settings().replace(database_path=str(odd_db.path))
     scan = load_library(settings, DataDirs.under(tmp_path / "data"), home=home)
-    assert scan.source == odd_db.player and len(scan.songs) == 16
+    assert scan.source == odd_db.player and len(scan.songs) == ODD_SONGS
 
 
 def test_named_player_without_database_is_a_clear_error(home, tmp_path):

@@ -8,13 +8,18 @@ from pathlib import Path
 import pytest
 
 from musicrec_desktop.errors import LibraryError
-from musicrec_desktop.library.players import parse_rating, read_player_database, songs_from_rows
+from musicrec_desktop.library.players import _COLUMNS, parse_rating, read_player_database, songs_from_rows
 from musicrec_desktop.library.urls import file_url
-from tests.library.helpers import ODD_NAMES, schema_database, sha256
+from tests.library.helpers import ODD_NAMES, ODD_SONGS, schema_database, sha256
 
 
 def by_title(scan):
     return {s.title: s for s in scan.songs}
+
+
+def row(url: str | bytes | None, **values: object) -> tuple:
+    """A row as ``read_player_database`` selects it: the location, then ``_COLUMNS``; NULL elsewhere."""
+    return (url, *(values.get(column) for column in _COLUMNS))
 
 
 def test_odd_rows_are_read_skipped_or_repaired_and_the_file_is_untouched(odd_db):
@@ -25,7 +30,7 @@ def test_odd_rows_are_read_skipped_or_repaired_and_the_file_is_untouched(odd_db)
     assert scan.source == odd_db.player
     assert dict(scan.skipped) == odd_db.odd.expected_skips
     songs = by_title(scan)
-    assert len(scan.songs) == 16
+    assert len(scan.songs) == ODD_SONGS
 
     odd = songs["odd name"]
     assert odd.path == odd_db.odd.present and odd.path.name == ODD_NAMES[0]
@@ -34,7 +39,7 @@ def test_odd_rows_are_read_skipped_or_repaired_and_the_file_is_untouched(odd_db)
                                                                                     1999)
     assert odd.length_s == 200.0 and odd.genre == "R&B" and odd.artist == "A"
     assert odd.score == (55.5 if odd_db.player == "clementine" else None)
-    assert songs["localhost"].path == odd_db.odd.present
+    assert "localhost" not in songs  # the same file as "odd name", which says more
     assert songs["unencoded"].path.name == "raw #name?.flac" and songs["unencoded"].available
 
 
@@ -44,6 +49,10 @@ def test_missing_files_are_kept_and_counted(odd_db):
     assert missing.path == odd_db.odd.missing and not missing.available
     assert missing.rating == 0.6
     assert scan.notes["file missing"] == 1
+    # The player's own flag is read and counted; the file on disk decides whether it is there.
+    assert scan.notes["marked unavailable by the player"] == 1
+    assert scan.notes["marked unavailable by the player, file present"] == 1
+    assert by_title(scan)["unencoded"].available
     assert missing not in scan.local_songs and len(scan.local_songs) == len(scan.songs) - 1
 
 
@@ -76,17 +85,42 @@ def test_duplicate_rows_keep_the_one_that_says_most(odd_db):
     scan = read_player_database(odd_db.path)
     dups = [s for s in scan.songs if s.title.startswith("dup")]
     assert len(dups) == 1 and dups[0].title == "dup rated" and dups[0].rating == 0.6
-    assert dups[0].playcount == 3 and scan.skipped["duplicate row"] == 1
+    assert dups[0].playcount == 3
+    assert scan.skipped["duplicate row"] == 2  # and "localhost", the same file as "odd name"
+    assert by_title(scan)["odd name"].rating == 1.0
 
 
 def test_keys_are_unique():
-    rows = [("file:///a.flac", *[None] * 13), ("file:///a.flac", *[None] * 12, 5 * 10**9)]
+    rows = [row("file:///a.flac"), row("file:///a.flac", beginning=5 * 10**9)]
     scan = songs_from_rows(rows, "strawberry", None)
     assert [s.key for s in scan.songs] == ["file:///a.flac", "file:///a.flac@5000000000"]
 
 
+def test_one_file_spelled_two_ways_is_one_song(tmp_path):
+    real = tmp_path / "music" / "a b.flac"
+    real.parent.mkdir()
+    real.write_bytes(b"not audio, only a file")
+    (tmp_path / "link").symlink_to(real.parent)
+    rows = [row(file_url(real), title="first"),
+            row(f"file://localhost{file_url(real)[len('file://'):]}", title="with host"),
+            row(file_url(tmp_path / "link" / "a b.flac"), title="through a symlink"),
+            row(file_url(real), title="cue two", beginning=60 * 10**9)]
+    scan = songs_from_rows(rows, "strawberry", None)
+    assert [s.title for s in scan.songs] == ["first", "cue two"]
+    assert scan.skipped == Counter({"duplicate row": 2})
+
+
+def test_a_duplicate_that_says_more_replaces_the_first(tmp_path):
+    url = file_url(tmp_path / "a.flac")
+    rows = [row(url, title="unrated"), row(f"file://localhost{url[len('file://'):]}",
+                                           title="rated", rating=0.8)]
+    scan = songs_from_rows(rows, "clementine", None)
+    assert [(s.title, s.rating) for s in scan.songs] == [("rated", 0.8)]
+    assert scan.skipped["duplicate row"] == 1 and scan.notes["file missing"] == 1
+
+
 def test_a_row_of_nothing_but_nulls_is_skipped_not_fatal():
-    scan = songs_from_rows([(None,) * 14, (b"file:///x%20y.flac", *[None] * 13)], "clementine", None)
+    scan = songs_from_rows([row(None), row(b"file:///x%20y.flac")], "clementine", None)
     assert scan.skipped == Counter({"no location": 1})
     assert scan.songs[0].path == Path("/x y.flac") and scan.songs[0].title == ""
 

@@ -13,7 +13,7 @@ import pytest
 from musicrec_desktop.cli import main
 from musicrec_desktop.library.players import read_player_database
 from musicrec_desktop.library.urls import file_url
-from tests.library.helpers import change_counter, run_player, sha256
+from tests.library.helpers import ODD_SONGS, change_counter, run_player, sha256
 from tests.support.player import HeadlessPlayer
 
 pytestmark = pytest.mark.player
@@ -40,7 +40,7 @@ def test_songs_the_real_player_scanned(made, request):
     # The odd rows added in the player's own schema after it made the database.
     assert dict(scan.skipped) == db.odd.expected_skips
     assert titles["odd name"].rating == 1.0 and titles["missing"].available is False
-    assert len(scan.songs) == 16 + len(db.scanned)
+    assert len(scan.songs) == ODD_SONGS + len(db.scanned)
 
 
 def test_library_command_while_strawberry_runs(strawberry_made, tmp_path, capsys):

@@ -15,7 +15,7 @@ import pytest
 from musicrec_desktop.errors import DatabaseLockedError, LibraryError
 from musicrec_desktop.library.players import read_player_database
 from musicrec_desktop.library.snapshot import snapshot
-from tests.library.helpers import sha256
+from tests.library.helpers import ODD_SONGS, sha256
 
 
 def files_beside(path):
@@ -53,7 +53,7 @@ def test_path_with_uri_characters(odd_db, tmp_path):
     odd.parent.mkdir()
     shutil.copy(odd_db.path, odd)
     before = sha256(odd)
-    assert len(read_player_database(odd).songs) == 16
+    assert len(read_player_database(odd).songs) == ODD_SONGS
     assert sha256(odd) == before and files_beside(odd) == [odd.name]
 
 
@@ -61,7 +61,7 @@ def test_read_only_folder_and_file(odd_db):
     odd_db.path.chmod(0o444)
     odd_db.path.parent.chmod(0o555)
     try:
-        assert len(read_player_database(odd_db.path).songs) == 16
+        assert len(read_player_database(odd_db.path).songs) == ODD_SONGS
     finally:
         odd_db.path.parent.chmod(0o755)
 
@@ -86,7 +86,7 @@ def test_a_short_lock_is_waited_out(odd_db):
     before = sha256(odd_db.path)
     holder = hold_lock(odd_db.path, "BEGIN EXCLUSIVE", 0.5)
     try:
-        assert len(read_player_database(odd_db.path, wait_s=10).songs) == 16
+        assert len(read_player_database(odd_db.path, wait_s=10).songs) == ODD_SONGS
     finally:
         holder.wait()
     assert sha256(odd_db.path) == before
@@ -96,7 +96,7 @@ def test_reading_while_a_writer_holds_a_reserved_lock(odd_db):
     """A player in the middle of a write transaction (not yet committing) does not block us."""
     holder = hold_lock(odd_db.path, "BEGIN IMMEDIATE", 30)
     try:
-        assert len(read_player_database(odd_db.path, wait_s=1).songs) == 16
+        assert len(read_player_database(odd_db.path, wait_s=1).songs) == ODD_SONGS
     finally:
         holder.kill()
         holder.wait()
@@ -184,7 +184,7 @@ def test_a_wal_database_gets_no_files_beside_it(odd_db):
         assert db.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
     assert files_beside(odd_db.path) == [odd_db.path.name]
     before = sha256(odd_db.path)
-    assert len(read_player_database(odd_db.path).songs) == 16
+    assert len(read_player_database(odd_db.path).songs) == ODD_SONGS
     assert files_beside(odd_db.path) == [odd_db.path.name] and sha256(odd_db.path) == before
     with contextlib.closing(sqlite3.connect(odd_db.path)) as player:  # the player has it open
         player.execute("UPDATE songs SET playcount = 9 WHERE title = 'odd name'")
