@@ -11,7 +11,7 @@ from musicrec_desktop.constants import CQT_BINS
 from musicrec_desktop.model.config import EncoderConfig
 from musicrec_desktop.model.moco import MoCo, genre_loss, moco_loss
 from musicrec_desktop.model.resnet import build_backbone
-from musicrec_desktop.model.splitbn import SplitBatchNorm2d, cross_group_permutation
+from musicrec_desktop.model.splitbn import SplitBatchNorm2d, cross_group_permutation, set_splits
 
 CATEGORIES = ("a", "b", "c")
 
@@ -104,14 +104,80 @@ def test_keys_come_back_in_query_order():
     torch.testing.assert_close(keys, expected)
 
 
-def test_cross_group_permutation_never_keeps_a_sample_in_its_group():
+def group_overlaps(perm: torch.Tensor, splits: int) -> torch.Tensor:
+    """splits x splits: [h, g] = songs of query group g (position % splits in the batch) that the key
+    encoder normalises in key group h (position % splits in ``batch[perm]``)."""
+    overlaps = torch.zeros(splits, splits, dtype=torch.long)
+    for position, song in enumerate(perm.tolist()):
+        overlaps[position % splits, song % splits] += 1
+    return overlaps
+
+
+BATCHES = [(4, 2), (10, 2), (6, 3), (30, 3), (8, 4), (20, 4), (128, 4)]  # (songs, groups)
+
+
+@pytest.mark.parametrize(("n", "splits"), BATCHES)
+def test_keys_are_dealt_over_every_query_group(n, splits):
+    """No key group takes more than ceil(m / splits) songs of one query group, m = n / splits: the
+    statistics that normalise a song's key share at most that many songs with its query's."""
     generator = torch.Generator().manual_seed(0)
-    for n, splits in [(8, 2), (12, 4), (30, 3)]:
-        for _ in range(20):
-            perm = cross_group_permutation(n, splits, generator)
-            assert sorted(perm.tolist()) == list(range(n))
-            positions = torch.arange(n)
-            assert bool(((positions % splits) != (perm % splits)).all())
+    per_group = n // splits
+    bound = math.ceil(per_group / splits)
+    for _ in range(20):
+        perm = cross_group_permutation(n, splits, generator)
+        assert sorted(perm.tolist()) == list(range(n))
+        overlaps = group_overlaps(perm, splits)
+        assert int(overlaps.max()) <= bound
+        assert overlaps.sum(dim=1).tolist() == [per_group] * splits  # equal key groups
+        # Hence every song's key is normalised with songs of other query groups than its own.
+        for position, song in enumerate(perm.tolist()):
+            assert overlaps[position % splits, song % splits] < per_group
+
+
+def test_the_old_group_move_would_fail_the_overlap_bound():
+    """The check above can fail: moving each query group whole into another key group (the
+    earlier design) keeps all m songs together."""
+    moved = torch.cat([torch.arange(g, 12, 4) for g in (1, 2, 3, 0)]).view(4, 3).T.reshape(-1)
+    assert int(group_overlaps(moved, 4).max()) == 3 > math.ceil(3 / 4)
+
+
+def test_cross_group_permutation_undone_by_its_inverse():
+    perm = cross_group_permutation(24, 4, torch.Generator().manual_seed(5))
+    values = torch.randn(24, 3)
+    torch.testing.assert_close(values[perm][torch.argsort(perm)], values, rtol=0, atol=0)
+
+
+def test_keys_are_normalised_with_the_songs_of_their_key_group():
+    """In training, key i equals the key encoder run with plain batch norm on the songs dealt to its
+    key group alone, back at position i: the groups the batch norm sees are the dealt ones."""
+    model = tiny_moco(bn_splits=3).train()
+    n, splits = 12, 3
+    images = torch.randn(n, 1, CQT_BINS, 24)
+    set_splits(model, splits)
+    with torch.no_grad():
+        keys = model._keys(images, splits, torch.Generator().manual_seed(3))
+        perm = cross_group_permutation(n, splits, torch.Generator().manual_seed(3))
+        set_splits(model, 1)
+        expected = torch.empty_like(keys)
+        for h in range(splits):
+            songs = perm[h::splits]
+            keys_h = model.head_k(model.backbone_k(images[songs]))
+            expected[songs] = torch.nn.functional.normalize(keys_h, dim=1)
+    torch.testing.assert_close(keys, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_query_encoder_normalises_each_query_group_alone():
+    """Query batch norm is split too (as MoCo's per-GPU batch norm): changing a song of group 1
+    leaves the genre logits of group 0 (positions 0, 2, 4) as they were."""
+    images = torch.randn(6, 1, CQT_BINS, 24)
+    changed = images.clone()
+    changed[1] += 3.0
+    outputs = []
+    for batch in (images, changed):
+        model = tiny_moco(bn_splits=2).train()  # a fresh one each: forward moves the key encoder
+        outputs.append(model(batch, batch.clone(), torch.Generator().manual_seed(0)).genre_logits)
+    torch.testing.assert_close(outputs[0][0::2], outputs[1][0::2])
+    assert not torch.allclose(outputs[0][1::2], outputs[1][1::2])
 
 
 def test_split_batch_norm_normalises_each_sub_batch_alone():
