@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import platform
+import sys
 
 import pytest
 
@@ -76,8 +78,23 @@ def test_doctor_json(tmp_path, capsys, monkeypatch):
     assert data["players"]["strawberry"] == {"database": None, "running": None}
 
 
-def test_doctor_text(tmp_path, capsys):
+def test_doctor_text(tmp_path, capsys, monkeypatch):
+    import soundfile
+    import torch
+
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     code = main(["--data-dir", str(tmp_path / "d"), "doctor"])
-    out = capsys.readouterr().out
-    assert "torch" in out and "soundfile" in out and ("ready" in out)
-    assert code == (0 if out.rstrip().endswith("\nready") else 1)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"Python      {platform.python_version()} ({sys.executable})"
+    assert lines[1].startswith(f"torch       {torch.__version__} (CUDA build: ")
+    assert any(line.startswith(f"soundfile   libsndfile {soundfile.__libsndfile_version__}: ")
+               and "FLAC" in line for line in lines)
+    assert "D-Bus       no session bus: cannot see running players" in lines
+    assert "strawberry  no database found" in lines and "clementine  no database found" in lines
+    state = (tmp_path / "d" / "state").resolve()
+    assert any(line.startswith(f"data        state {state} (") for line in lines)
+    problems = [line for line in lines if line.startswith("PROBLEM     ")]
+    assert lines[-1] == ("not ready" if problems else "ready")
+    assert code == (1 if problems else 0)
