@@ -133,6 +133,12 @@ def state_path(ctx: AppContext) -> Path:
     return ctx.dirs.state / STATE_FILE
 
 
+def model_built(state: PipelineState) -> bool:
+    """Whether an encoder training has finished: an update embeds new songs with that encoder,
+    so without one an update can only fail ("no trained encoder")."""
+    return "encoder" in state.done
+
+
 class Stage:
     """One step of the pipeline. Subclasses set ``name`` and ``title`` and implement ``run``."""
 

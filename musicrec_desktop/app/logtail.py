@@ -7,6 +7,8 @@ import logging
 
 from PySide6.QtCore import QObject, Signal
 
+from musicrec_desktop.app import signals
+
 
 class LogTail(QObject):
     """A logging handler whose ``line`` signal carries formatted records to the GUI thread."""
@@ -34,4 +36,4 @@ class _Handler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         # The Qt object may be gone while the app shuts down.
         with contextlib.suppress(RuntimeError):
-            self.tail.line.emit(self.format(record))
+            signals.emit(self.tail.line, self.format(record))

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from musicrec_desktop.app.single_instance import SingleInstance, send, server_name
 from musicrec_desktop.app.tray import TrayApp
 from musicrec_desktop.context import AppContext
-from musicrec_desktop.pipeline import PipelineState, state_path
+from musicrec_desktop.pipeline import PipelineState, model_built, state_path
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def run_tray(ctx: AppContext, update_on_start: bool = True) -> int:
     if update_on_start and state.started:
         # Work was interrupted (quit, crash, power): carry on from its checkpoint.
         QTimer.singleShot(STARTUP_UPDATE_S * 1000, lambda: tray.worker.start("run"))
-    elif not state.done:
+    elif not model_built(state):
         tray.notify("musicrec", "Choose Rebuild model to learn your taste from your library.")
     elif update_on_start:
         QTimer.singleShot(STARTUP_UPDATE_S * 1000, lambda: tray.worker.start("update"))

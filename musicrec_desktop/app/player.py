@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from musicrec_desktop.commands.play_recommended import PLAYLIST_NAME as RECOMMENDED_PLAYLIST
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.errors import NotReadyError, PlayerError
 
 log = logging.getLogger(__name__)
 
-RECOMMENDED_PLAYLIST = "musicrec: Recommended"
 RADIO_BATCH = 5  # songs added at a time (the companion's default)
 RADIO_KEEP_AHEAD = 3  # top up when fewer radio songs than this are left after the playing one
 
@@ -113,13 +113,18 @@ class PlayerCommands:
                         raise
             return radio.stopped_because or "stopped"
 
-    def push_playlist(self, ctx: AppContext, playlist: Path) -> Any:
-        """Adds a generated playlist file to the player's playlists (named after the file)."""
+    def push_playlist(self, ctx: AppContext, playlist: Path) -> str:
+        """Adds a generated playlist file to the player's playlists under its own title (the name
+        ``musicrec push-playlists`` gives it), without touching what plays.
+
+        Returns "created", or "kept" when the player already has a playlist of that name:
+        replacing one makes the player switch to it and play it.
+        """
         files = playlist_files(playlist)
         if not files:
             raise PlayerError(f"{playlist}: the playlist has no songs on this machine")
         with self._player(ctx) as adapter:
-            return adapter.push_playlist(f"musicrec: {playlist.stem}", files, replace=True)
+            return adapter.push_playlist(playlist_title(playlist), files, replace=False)
 
     def play_song(self, ctx: AppContext, key: str) -> None:
         """Plays one song of the library now (a click on the report's map)."""
@@ -185,6 +190,21 @@ def _library_keys(recommender: Any) -> Callable[[str], str | None]:
         return by_path.get(os.path.realpath(path)) if path is not None else None
 
     return key_for_url
+
+
+def playlist_title(path: Path) -> str:
+    """The name a playlist file gives itself (XSPF ``title``, M3U8 ``#PLAYLIST:``), else its
+    file name: the writers turn "/" and the like into " - " in file names, not in titles."""
+    try:
+        if path.suffix.lower() == ".xspf":
+            title = next((e.text for e in ET.parse(path).getroot() if e.tag.endswith("title")), None)
+        else:
+            title = next((line[len("#PLAYLIST:"):] for line in path.read_text(encoding="utf-8").splitlines()
+                          if line.startswith("#PLAYLIST:")), None)
+    except (OSError, UnicodeError, ET.ParseError) as exc:
+        log.warning("%s: cannot read the playlist's title (%s); using its file name", path, exc)
+        title = None
+    return (title or "").strip() or path.stem
 
 
 def playlist_files(path: Path) -> list[Path]:

@@ -13,6 +13,8 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from musicrec_desktop.app.signals import emit
+
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
            "#ff9da7", "#9c755f", "#bab0ac"]
 MARGIN = 36
@@ -179,7 +181,7 @@ class LibraryMap(QWidget):
             return
         index = self.point_at(event.position().x(), event.position().y())
         if index is not None:
-            self.song_clicked.emit(self.keys[index])
+            emit(self.song_clicked, self.keys[index])
 
 
 def pca_2d(vectors: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ import threading
 from PySide6.QtCore import QObject, QThread, Signal
 
 from musicrec_desktop.app.player import PlayerCommands
+from musicrec_desktop.app.signals import emit, emitter
 from musicrec_desktop.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -33,13 +34,13 @@ class RadioThread(QThread):
 
     def run(self) -> None:  # on the radio's thread
         try:
-            reason = self.player.radio_from_current(self.ctx, self.stop_requested, self.news.emit)
+            reason = self.player.radio_from_current(self.ctx, self.stop_requested, emitter(self.news))
         except Exception as exc:  # handed to the GUI thread, which tells the person
             log.exception("the radio failed")
-            self.ended.emit("", exc)
+            emit(self.ended, "", exc)
         else:
             log.info("radio ended: %s", reason)
-            self.ended.emit(reason, None)
+            emit(self.ended, reason, None)
 
     def stop(self, timeout_ms: int = 30_000) -> bool:
         """Asks the radio to stop (within about a second) and waits; False if it did not end in time."""

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from musicrec_desktop.app.genre_table import GenreMappingEditor
 from musicrec_desktop.app.gpu import batch_size_hint, gpu_memory_gb
+from musicrec_desktop.app.signals import emit
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.errors import SettingsError
 from musicrec_desktop.pipeline import PipelineState, state_path
@@ -227,7 +228,7 @@ class SettingsDialog(QDialog):
             return False
         self.message.hide()
         log.info("settings saved to %s", self.ctx.dirs.settings_file)
-        self.saved.emit(settings)
+        emit(self.saved, settings)
         return True
 
     def accept(self) -> None:

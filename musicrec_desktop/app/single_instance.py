@@ -16,6 +16,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
+from musicrec_desktop.app.signals import emit
+
 log = logging.getLogger(__name__)
 
 
@@ -77,6 +79,6 @@ class SingleInstance(QObject):
         message = bytes(socket.readLine().data()).decode(errors="replace").strip()
         log.debug("another launch says %r", message)
         if message != "ping":
-            self.message.emit(message)
+            emit(self.message, message)
         socket.write((self.answer(message) + "\n").encode())
         socket.flush()

@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from musicrec_desktop.app.signals import emit, emitter
 from musicrec_desktop.progress import CancelToken, ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -34,12 +35,12 @@ class Task(QThread):
 
     def run(self) -> None:  # on the worker thread
         try:
-            result = self.job(self.progressed.emit, self.cancel_token)
+            result = self.job(emitter(self.progressed), self.cancel_token)
         except Exception as exc:  # handed to the GUI thread, which tells the person
             log.exception("%s failed", self.name)
-            self.done.emit(None, exc)
+            emit(self.done, None, exc)
         else:
-            self.done.emit(result, None)
+            emit(self.done, result, None)
 
     def stop(self, timeout_ms: int = 60_000) -> bool:
         """Asks the job to stop and waits for its thread; False if it did not end in time."""

@@ -16,13 +16,14 @@ from musicrec_desktop.app import autostart
 from musicrec_desktop.app.icons import state_icon
 from musicrec_desktop.app.logtail import LogTail
 from musicrec_desktop.app.messages import describe
-from musicrec_desktop.app.player import PlayerCommands, RadioNews
+from musicrec_desktop.app.player import PlayerCommands, RadioNews, playlist_title
 from musicrec_desktop.app.radio import RadioThread
+from musicrec_desktop.app.signals import emit, emitter
 from musicrec_desktop.app.tasks import Task
 from musicrec_desktop.app.worker import PipelineFactory, PipelineWorker, default_pipelines
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.paths import DataDirs
-from musicrec_desktop.pipeline import PipelineReport, PipelineState, state_path
+from musicrec_desktop.pipeline import PipelineReport, PipelineState, model_built, state_path
 from musicrec_desktop.progress import CancelToken, Progress, ProgressCallback
 from musicrec_desktop.settings import Settings
 from musicrec_desktop.watch import LibraryChanges, LibraryWatcher
@@ -60,6 +61,8 @@ class TrayApp(QObject):
         self.log_tail.attach()
         self.watch_quiet_s = watch_quiet_s
         self.watcher: LibraryWatcher | None = None
+        # Library changes noticed before any model exists; brought in once the first build ends.
+        self.update_held = False
         self.status = "idle"
         self.status_text = "Idle"
         self.last_error: BaseException | None = None
@@ -117,7 +120,7 @@ class TrayApp(QObject):
         if not playlists:
             self.playlists_menu.addAction("None yet: choose Rebuild model").setEnabled(False)
         for path in playlists:
-            action = self.playlists_menu.addAction(path.stem)
+            action = self.playlists_menu.addAction(playlist_title(path))
             action.setData(str(path))
             action.triggered.connect(lambda _c=False, p=path: self.push_playlist(p))
 
@@ -182,34 +185,55 @@ class TrayApp(QObject):
     def _set_radio_text(self, text: str) -> None:
         self.radio_text = text
         self._set_status(self.status, self.status_text)
-        self.radio_changed.emit(text)
+        emit(self.radio_changed, text)
 
     def push_playlist(self, path: Path) -> None:
-        self._player_task(f"Playlist {path.stem}", lambda ctx: self.player.push_playlist(ctx, path))
+        """Puts a generated playlist into the player's playlists; what plays is left alone."""
+        self._player_task(f"Playlist {path.stem}", lambda ctx: self.player.push_playlist(ctx, path),
+                          lambda result: self._playlist_pushed(path, result))
+
+    def _playlist_pushed(self, path: Path, result: str) -> None:
+        name = playlist_title(path)
+        if result == "kept":
+            self.notify("Playlist kept", f"{name!r} is already in your player's playlists and was "
+                        "left as it is: replacing it would make the player switch to it and play it. "
+                        "Delete it in the player to get the new songs.")
+        else:
+            self.notify("Playlist added", f"{name!r} is now in your player's playlists.")
 
     def play_song(self, key: str) -> None:
         self._player_task("Play song", lambda ctx: self.player.play_song(ctx, key))
 
-    def _player_task(self, title: str, call: Callable[[AppContext], Any]) -> Task:
+    def _player_task(self, title: str, call: Callable[[AppContext], Any],
+                     on_result: Callable[[Any], None] | None = None) -> Task:
+        """Runs ``call`` off the GUI thread; a failure becomes a notification, a result goes to
+        ``on_result`` on the GUI thread."""
         ctx = AppContext(self.ctx.dirs, self.ctx.settings)
 
         def job(_progress: ProgressCallback, _cancel: CancelToken) -> Any:
             return call(ctx)
 
         task = Task(job, title, self)
-        task.done.connect(lambda result, error, t=task: self._player_done(t, title, error))
+        task.done.connect(lambda result, error, t=task: self._player_done(t, title, result, error,
+                                                                          on_result))
         self._player_tasks.add(task)
         task.start()
         return task
 
-    def _player_done(self, task: Task, title: str, error: BaseException | None) -> None:
+    def _player_done(self, task: Task, title: str, result: Any, error: BaseException | None,
+                     on_result: Callable[[Any], None] | None) -> None:
         task.wait()
         self._player_tasks.discard(task)
         task.deleteLater()
         if error is not None:
             self.notify(f"{title} failed", describe(error, self.ctx.dirs.logs), error=True)
+        elif on_result is not None:
+            on_result(result)
 
     def start_work(self, kind: str) -> bool:
+        if kind == "update" and not self.model_ready():
+            self.notify("No model yet", "Choose Rebuild model first: it reads the whole library.")
+            return False
         started = self.worker.start(kind)
         if not started and kind != "update":
             self.notify("Busy", "Other work is running; cancel it first.")
@@ -266,6 +290,9 @@ class TrayApp(QObject):
         if self._report_window is not None:
             self._report_window.reload()
         self.restart_watcher()  # the library location may be known only now
+        if self.update_held and self.model_ready():
+            self.update_held = False
+            self.worker.start("update")
 
     def _paused_changed(self, paused: bool) -> None:
         self._sync_work_actions()
@@ -279,10 +306,10 @@ class TrayApp(QObject):
             self.icon.setIcon(state_icon(status))
         self.icon.setToolTip(f"musicrec: {text}" + (f"\n{self.radio_text}" if self.radio_text else ""))
         if changed:
-            self.status_changed.emit(status)
+            emit(self.status_changed, status)
 
     def notify(self, title: str, text: str, error: bool = False) -> None:
-        self.notified.emit(title, text)
+        emit(self.notified, title, text)
         if not self.ctx.settings.notifications:
             return
         kind = QSystemTrayIcon.MessageIcon.Critical if error else QSystemTrayIcon.MessageIcon.Information
@@ -361,12 +388,21 @@ class TrayApp(QObject):
         if not settings.watch_library or not (settings.music_folders or database):
             return
         self.watcher = LibraryWatcher([Path(f) for f in settings.music_folders], database,
-                                      self.library_changed.emit, self.watch_quiet_s)
+                                      emitter(self.library_changed), self.watch_quiet_s)
         self.watcher.start()
 
+    def model_ready(self) -> bool:
+        """Whether a first build has trained an encoder, which every update needs."""
+        return model_built(PipelineState.load(state_path(self.ctx)))
+
     def _library_changed(self, changes: LibraryChanges) -> None:
-        log.info("library changed (%d song files%s): updating", len(changes.songs),
-                 ", ratings" if changes.database else "")
+        what = f"{len(changes.songs)} song files" + (", ratings" if changes.database else "")
+        if not self.model_ready():
+            # An update would fail in its embed stage and turn the icon red on every player write.
+            log.info("library changed (%s): held until the first Rebuild model finishes", what)
+            self.update_held = True
+            return
+        log.info("library changed (%s): updating", what)
         self.worker.start("update")
 
     # -- life cycle ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from musicrec_desktop.app.signals import emit
 from musicrec_desktop.app.tasks import Task
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.pipeline import Pipeline, PipelineReport, PipelineState, full_pipeline, update_pipeline
@@ -74,18 +75,18 @@ class PipelineWorker(QObject):
         task.done.connect(self._done)
         self._task, self.kind = task, kind
         task.start()
-        self.started.emit(kind, pipeline.names)
+        emit(self.started, kind, pipeline.names)
         return True
 
     def pause(self) -> None:
         if self._task is not None and not self.paused:
             self._task.cancel_token.pause()
-            self.paused_changed.emit(True)
+            emit(self.paused_changed, True)
 
     def resume(self) -> None:
         if self._task is not None and self.paused:
             self._task.cancel_token.resume()
-            self.paused_changed.emit(False)
+            emit(self.paused_changed, False)
 
     def cancel(self) -> None:
         self._queued = None
@@ -110,7 +111,7 @@ class PipelineWorker(QObject):
             task.wait()  # the thread is returning from run(); join it before it is dropped
             task.deleteLater()
         self.kind = None
-        self.finished.emit(report, error)
+        emit(self.finished, report, error)
         queued, self._queued = self._queued, None
         if queued:
             self.start(queued)

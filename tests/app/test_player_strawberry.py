@@ -128,12 +128,14 @@ def test_play_song_from_the_report_map(ctx, commands, mpris, library):
 
 
 def test_push_playlist_adds_a_named_playlist(ctx, commands, mpris, library, tmp_path):
-    mix = tmp_path / "Evening mix.m3u8"
-    mix.write_text("#EXTM3U\n" + "".join(f"{p}\n" for p in library[1:4]) + "/nowhere/gone.flac\n",
-                   encoding="utf-8")
+    mix = tmp_path / "Evening - mix.m3u8"  # the writers make "/" safe in file names, not in titles
+    mix.write_text("#EXTM3U\n#PLAYLIST:Evening/mix\n" + "".join(f"{p}\n" for p in library[1:4])
+                   + "/nowhere/gone.flac\n", encoding="utf-8")
+    playing = mpris.now_playing().url
     assert commands.push_playlist(ctx, mix) == "created"
-    assert commands.push_playlist(ctx, mix) == "replaced"
-    assert [p.name for p in mpris.playlists()].count("musicrec: Evening mix") == 1
+    assert commands.push_playlist(ctx, mix) == "kept"  # replacing would switch to it and play it
+    assert [p.name for p in mpris.playlists()].count("Evening/mix") == 1
+    assert mpris.now_playing().url == playing
     empty = tmp_path / "Empty.m3u8"
     empty.write_text("#EXTM3U\n/nowhere/gone.flac\n", encoding="utf-8")
     with pytest.raises(PlayerError, match="no songs on this machine"):

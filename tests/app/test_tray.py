@@ -32,6 +32,7 @@ class RecordingPlayer(PlayerCommands):
         self.threads: list[int] = []
         self.fail = fail
         self.radio_ends = threading.Event()  # set: the radio ends as if the person chose other music
+        self.push_result = "created"  # what the companion answers a pushed playlist
 
     def _record(self, *call):
         self.calls.append(call)
@@ -55,6 +56,7 @@ class RecordingPlayer(PlayerCommands):
 
     def push_playlist(self, ctx, playlist):
         self._record("push_playlist", playlist)
+        return self.push_result
 
     def play_song(self, ctx, key):
         self._record("play_song", key)
@@ -153,8 +155,40 @@ def test_playlists_submenu_lists_the_written_playlists(qtbot, tray, tmp_path, ct
     tray.fill_playlists()
     actions = tray.playlists_menu.actions()
     assert [a.text() for a in actions] == ["Recommended"]
-    actions[0].trigger()
-    qtbot.waitUntil(lambda: tray.player.calls == [("push_playlist", mix)], timeout=5000)
+    with qtbot.waitSignal(tray.notified, timeout=5000) as note:
+        actions[0].trigger()
+    assert tray.player.calls == [("push_playlist", mix)]
+    assert note.args == ["Playlist added", "'Recommended' is now in your player's playlists."]
+
+
+def test_a_pushed_playlist_takes_the_name_the_command_line_gives_it(qtbot, tray, tmp_path, ctx):
+    """The file name is made safe ("Rock - Pop"); the player gets the playlist's own title, the
+    one ``musicrec push-playlists`` uses, so the two never make duplicates."""
+    from musicrec_desktop.app.player import playlist_title
+    from musicrec_desktop.library import load_library
+    from musicrec_desktop.recommend.writers import write_playlist
+
+    song = load_library(ctx.settings, ctx.dirs).songs[0]
+    entry = type("Entry", (), {"song": song, "reason": "like song2"})()
+    xspf, m3u8 = write_playlist(tmp_path / "out", "Rock/Pop", [entry], "both")
+    assert xspf.stem == m3u8.stem == "Rock - Pop"
+    assert playlist_title(xspf) == playlist_title(m3u8) == "Rock/Pop"
+    state = PipelineState.load(state_path(ctx))
+    state.figures["recommend"] = {"playlists": [str(xspf)]}
+    state.save(state_path(ctx))
+    tray.fill_playlists()
+    assert [a.text() for a in tray.playlists_menu.actions()] == ["Rock/Pop"]
+    tray.player.push_result = "kept"  # already in the player: left alone, not replaced and played
+    with qtbot.waitSignal(tray.notified, timeout=5000) as note:
+        tray.playlists_menu.actions()[0].trigger()
+    assert note.args[0] == "Playlist kept" and "switch to it and play it" in note.args[1]
+
+
+def test_the_tray_names_the_recommended_playlist_like_the_command_line():
+    from musicrec_desktop.app.player import RECOMMENDED_PLAYLIST
+    from musicrec_desktop.commands.play_recommended import PLAYLIST_NAME
+
+    assert RECOMMENDED_PLAYLIST == PLAYLIST_NAME == "Recommended"
 
 
 def test_rebuild_runs_the_pipeline_and_shows_working_then_idle(qtbot, tray):
@@ -172,7 +206,7 @@ def test_rebuild_runs_the_pipeline_and_shows_working_then_idle(qtbot, tray):
 def test_pause_and_cancel_entries_reach_the_worker(qtbot, tray):
     with qtbot.waitSignal(tray.worker.progressed, timeout=10_000,
                           check_params_cb=lambda p: p.stage == "encoder"):
-        tray.actions["update"].trigger()
+        tray.actions["rebuild"].trigger()
     tray.actions["pause"].trigger()
     assert tray.worker.paused and tray.actions["pause"].text() == "Resume work"
     tray.actions["pause"].trigger()
@@ -255,6 +289,8 @@ def test_watcher_follows_the_settings_and_a_change_starts_an_update(qtbot, ctx, 
     tray = TrayApp(ctx, player=RecordingPlayer(),
                    pipelines=lambda kind: tiny_pipeline(), watch_quiet_s=0.2)
     try:
+        with qtbot.waitSignal(tray.worker.finished, timeout=20_000):
+            tray.start_work("rebuild")  # an update needs a model
         tray.restart_watcher()
         assert tray.watcher is not None and tray.watcher.music_folders == [music]
         with qtbot.waitSignal(tray.worker.started, timeout=10_000) as started:
@@ -265,6 +301,32 @@ def test_watcher_follows_the_settings_and_a_change_starts_an_update(qtbot, ctx, 
         ctx.settings = ctx.settings.replace(watch_library=False)
         tray.restart_watcher()
         assert tray.watcher is None
+    finally:
+        tray.shutdown()
+
+
+def test_library_changes_wait_for_the_first_build(qtbot, ctx, music):
+    """Before any model exists an update can only fail (no encoder to embed with): changes are
+    held, and brought in once the first build has finished."""
+    from tests.app.tiny import write_song
+
+    ctx.settings = ctx.settings.replace(watch_library=True)
+    tray = TrayApp(ctx, player=RecordingPlayer(), pipelines=lambda kind: tiny_pipeline(), watch_quiet_s=0.2)
+    kinds, notes = [], []
+    tray.worker.started.connect(lambda kind, _stages: kinds.append(kind))
+    tray.notified.connect(lambda title, text: notes.append(title))
+    try:
+        tray.restart_watcher()
+        write_song(music / "early.flac", 500.0, "Jazz", seconds=1.0)
+        qtbot.waitUntil(lambda: tray.update_held, timeout=10_000)
+        assert kinds == [] and tray.status == "idle"
+        assert not tray.start_work("update") and notes == ["No model yet"]
+        with qtbot.waitSignal(tray.worker.started, timeout=20_000,
+                              check_params_cb=lambda kind, _stages: kind == "update"):
+            tray.start_work("rebuild")
+        qtbot.waitUntil(lambda: not tray.worker.busy, timeout=20_000)
+        assert kinds == ["rebuild", "update"] and not tray.update_held
+        assert tray.status == "idle" and notes == ["No model yet"]
     finally:
         tray.shutdown()
 
