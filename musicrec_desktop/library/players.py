@@ -98,17 +98,18 @@ def _select_songs(db: sqlite3.Connection, player: str) -> sqlite3.Cursor:
 def songs_from_rows(rows: Iterable[tuple], source: str, location: Path | None) -> LibraryScan:
     """Songs from rows of ``(url, *_COLUMNS)``; odd rows are skipped or repaired and counted.
 
-    Rows for the same file and start offset are one song, however the URL is spelled
-    (``file://localhost/x`` and ``file:///x``, a symlinked folder): of those the row that says
-    most about the person's taste is kept, the first one on a tie.
+    Rows for the same file and start offset are one song, however the URL spells the path
+    (``file://localhost/x``, ``file:///a/../x`` and ``file:///x``): of those the row that says
+    most about the person's taste is kept, the first one on a tie. Symlinks are not followed:
+    resolving every path doubled the time a large library takes to read.
     """
     scan = LibraryScan(source, location)
-    kept: dict[tuple[str, float], int] = {}  # (real path, beginning) -> index in scan.songs
+    kept: dict[tuple[str, float], int] = {}  # (normalised path, beginning) -> index in scan.songs
     for row in rows:
         song = _song(row, scan.skipped, scan.notes)
         if song is None:
             continue
-        same_file = (os.path.realpath(song.path), song.beginning_s)
+        same_file = (os.path.normpath(song.path), song.beginning_s)
         index = kept.get(same_file)
         if index is None:
             kept[same_file] = len(scan.songs)

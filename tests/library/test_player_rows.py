@@ -100,10 +100,9 @@ def test_one_file_spelled_two_ways_is_one_song(tmp_path):
     real = tmp_path / "music" / "a b.flac"
     real.parent.mkdir()
     real.write_bytes(b"not audio, only a file")
-    (tmp_path / "link").symlink_to(real.parent)
     rows = [row(file_url(real), title="first"),
             row(f"file://localhost{file_url(real)[len('file://'):]}", title="with host"),
-            row(file_url(tmp_path / "link" / "a b.flac"), title="through a symlink"),
+            row(file_url(real.parent) + "/../music//a%20b.flac", title="roundabout"),
             row(file_url(real), title="cue two", beginning=60 * 10**9)]
     scan = songs_from_rows(rows, "strawberry", None)
     assert [s.title for s in scan.songs] == ["first", "cue two"]
