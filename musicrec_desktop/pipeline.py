@@ -11,15 +11,19 @@ or reading ``--help`` never imports torch.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import json
 import logging
 import os
+import shlex
+import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +36,7 @@ from musicrec_desktop.progress import CancelToken, Progress, ProgressCallback, i
 log = logging.getLogger(__name__)
 
 STATE_FILE = "pipeline.json"
+LOCK_FILE = "pipeline.lock"  # held while a run works; says which process holds it
 
 
 def _digest(*parts: Any) -> str:
@@ -139,6 +144,39 @@ def model_built(state: PipelineState) -> bool:
     return "encoder" in state.done
 
 
+class PipelineBusyError(MusicrecError):
+    """Another run (the tray's worker or ``musicrec run``) is working on the same data folder."""
+
+    def __init__(self, path: Path, holder: str) -> None:
+        self.path, self.holder = path, holder
+        super().__init__(f"another musicrec run is working: {holder or 'unknown process'} "
+                         f"(it holds {path}); wait for it to finish or stop it, then try again")
+
+
+@contextlib.contextmanager
+def exclusive_run(ctx: AppContext) -> Iterator[None]:
+    """One run at a time per data folder: two would train the same models and write the same
+    ``pipeline.json`` at once. Raises ``PipelineBusyError`` at once instead of waiting.
+
+    ``flock`` is released by the kernel when the process ends, so a crash never leaves it held.
+    """
+    path = ctx.dirs.state / LOCK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 500, 0).decode(errors="replace").strip()
+            raise PipelineBusyError(path, holder) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}, {shlex.join(sys.argv)[:200]}, since "
+                      f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 class Stage:
     """One step of the pipeline. Subclasses set ``name`` and ``title`` and implement ``run``."""
 
@@ -231,17 +269,29 @@ class Pipeline:
         """Runs every stage that is not up to date. Failures and cancels end up in the report.
 
         Only ``MusicrecError`` (including ``Cancelled``) is caught: anything else is a bug and
-        propagates with its traceback.
+        propagates with its traceback. While another run works on the same data folder, the
+        report holds a ``PipelineBusyError`` and nothing is done.
         """
         cancel = cancel or CancelToken()
+        report = PipelineReport()
+        start = time.monotonic()
+        try:
+            with exclusive_run(ctx):
+                self._run_stages(ctx, state, progress, cancel, report)
+        except PipelineBusyError as exc:
+            log.error("%s", exc)
+            report.error = exc
+        report.seconds = time.monotonic() - start
+        return report
+
+    def _run_stages(self, ctx: AppContext, state: PipelineState | None, progress: ProgressCallback,
+                    cancel: CancelToken, report: PipelineReport) -> None:
         path = state_path(ctx)
         if state is None:
             state = PipelineState.load(path)
         else:
             saved = PipelineState.load(path)
             state.done, state.started, state.figures = saved.done, saved.started, saved.figures
-        report = PipelineReport()
-        start = time.monotonic()
         for stage in self.stages:
             result = self._run_stage(stage, ctx, state, progress, cancel, path)
             report.stages.append(result)
@@ -251,9 +301,7 @@ class Pipeline:
             if result.status == "failed":
                 report.error = result.error
                 break
-        report.seconds = time.monotonic() - start
         report.figures = state.figures
-        return report
 
     def _run_stage(self, stage: Stage, ctx: AppContext, state: PipelineState,
                    progress: ProgressCallback, cancel: CancelToken, path: Path) -> StageResult:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +17,7 @@ from musicrec_desktop.pipeline import (
     CacheStage,
     LibraryStage,
     Pipeline,
+    PipelineBusyError,
     PipelineState,
     figures_of,
     full_pipeline,
@@ -147,3 +152,48 @@ def test_an_interrupted_stage_runs_again_even_with_the_same_inputs(tmp_path):
     report = Pipeline([stage]).run(ctx)
     assert report.ran == ["encoder"]
     assert PipelineState.load(state_path(ctx)).started == {}
+
+
+class WaitingStage(CountStage):
+    """Holds its run open until ``release`` is set, so a second run can try to start meanwhile."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, 1)
+        self.running, self.release = threading.Event(), threading.Event()
+
+    def run(self, ctx, state, progress, cancel):
+        self.running.set()
+        assert self.release.wait(30), "the test never released the first run"
+        return super().run(ctx, state, progress, cancel)
+
+
+def test_a_second_run_on_the_same_data_folder_is_refused_while_one_works(tmp_path):
+    music = tmp_path / "music"
+    make_library(music)
+    ctx = make_ctx(tmp_path, music)
+    first_stage = WaitingStage("encoder")
+    reports = []
+    first = threading.Thread(target=lambda: reports.append(Pipeline([first_stage]).run(ctx)))
+    first.start()
+    try:
+        assert first_stage.running.wait(30)
+        second_stage = CountStage("rating", 1)
+        second = Pipeline([second_stage]).run(ctx)
+        assert isinstance(second.error, PipelineBusyError) and second.stages == []
+        assert str(second.error).startswith(f"another musicrec run is working: pid {os.getpid()}, ")
+        assert second_stage.runs == 0 and "rating" not in PipelineState.load(state_path(ctx)).done
+
+        # `musicrec run` in another process is refused the same way, and changes nothing.
+        before = state_path(ctx).read_bytes() if state_path(ctx).exists() else b""
+        out = subprocess.run([sys.executable, "-m", "musicrec_desktop", "--data-dir",
+                              str(ctx.dirs.config.parent), "run", "--update"],
+                             capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[1])
+        assert out.returncode == 1, out.stderr
+        assert f"musicrec: another musicrec run is working: pid {os.getpid()}, " in out.stderr
+        assert (state_path(ctx).read_bytes() if state_path(ctx).exists() else b"") == before
+    finally:
+        first_stage.release.set()
+        first.join(30)
+    assert reports[0].ok and reports[0].ran == ["encoder"]
+    # Once the first has finished, the next run works.
+    assert Pipeline([CountStage("rating", 1)]).run(ctx).ran == ["rating"]

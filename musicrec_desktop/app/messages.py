@@ -15,12 +15,14 @@ from musicrec_desktop.errors import (
     PlayerError,
     SettingsError,
 )
+from musicrec_desktop.pipeline import PipelineBusyError
 
 # Most specific first: DatabaseLockedError is a LibraryError.
 ADVICE: list[tuple[type[MusicrecError], str]] = [
     (DatabaseLockedError, "The player is busy writing its database; it is tried again on the next change."),
     (LibraryError, "Check the player database and music folders in Settings."),
     (NotReadyError, "Choose Rebuild model first."),
+    (PipelineBusyError, "Let that run finish (or stop it with Ctrl+C in its terminal), then try again."),
     (SettingsError, "Fix the value in Settings."),
     (AudioError, "The song is skipped; check the file plays in your player."),
     (CacheError, "Check the cache folder and its size budget in Settings, and free disk space."),

@@ -23,7 +23,13 @@ from musicrec_desktop.app.tasks import Task
 from musicrec_desktop.app.worker import PipelineFactory, PipelineWorker, default_pipelines
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.paths import DataDirs
-from musicrec_desktop.pipeline import PipelineReport, PipelineState, model_built, state_path
+from musicrec_desktop.pipeline import (
+    PipelineBusyError,
+    PipelineReport,
+    PipelineState,
+    model_built,
+    state_path,
+)
 from musicrec_desktop.progress import CancelToken, Progress, ProgressCallback
 from musicrec_desktop.settings import Settings
 from musicrec_desktop.watch import LibraryChanges, LibraryWatcher
@@ -63,6 +69,7 @@ class TrayApp(QObject):
         self.watcher: LibraryWatcher | None = None
         # Library changes noticed before any model exists; brought in once the first build ends.
         self.update_held = False
+        self._work_kind = ""  # the kind of run working now, or the last one
         self.status = "idle"
         self.status_text = "Idle"
         self.last_error: BaseException | None = None
@@ -251,6 +258,7 @@ class TrayApp(QObject):
 
     # -- worker signals --------------------------------------------------------------------------
     def _work_started(self, kind: str, stages: list[str]) -> None:
+        self._work_kind = kind
         self.last_error = None
         self._set_status("working", "Starting…")
         self._sync_work_actions()
@@ -278,6 +286,12 @@ class TrayApp(QObject):
         failure = error or (report.error if report else None)
         if self._progress_window is not None:
             self._progress_window.end(report, failure)
+        if isinstance(failure, PipelineBusyError):
+            # Not a failure of this app: nothing was done, and the other run keeps things up to date.
+            self._set_status("idle", "Waiting: another musicrec run is working")
+            if self._work_kind != "update":  # asked for by the person, not by a library change
+                self.notify("musicrec is busy", describe(failure, self.ctx.dirs.logs))
+            return
         if failure is not None:
             self.last_error = failure
             self._set_status("error", f"Failed: {failure}")

@@ -231,6 +231,19 @@ def test_a_failed_run_shows_the_error_icon_and_notifies(qtbot, ctx):
         tray.shutdown()
 
 
+def test_a_run_refused_because_another_works_is_not_an_error(qtbot, tray, ctx):
+    """``musicrec run`` in a terminal holds the data folder: the tray says so and stays idle."""
+    from musicrec_desktop.pipeline import exclusive_run
+
+    with exclusive_run(ctx), qtbot.waitSignal(tray.notified, timeout=10_000) as note:
+        tray.start_work("rebuild")
+    assert note.args[0] == "musicrec is busy" and "another musicrec run is working" in note.args[1]
+    assert tray.status == "idle" and "another musicrec run" in tray.icon.toolTip()
+    with qtbot.waitSignal(tray.worker.finished, timeout=20_000) as done:
+        tray.start_work("rebuild")
+    assert done.args[0].ok
+
+
 def test_windows_open_from_the_menu(qtbot, tray):
     tray.actions["settings"].trigger()
     assert tray.settings_dialog().isVisible()
