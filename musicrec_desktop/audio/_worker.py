@@ -101,7 +101,7 @@ def cache_song(job: SongJob) -> SongResult:
 
 
 def _write(job: SongJob, chunks: list, starts: list[float]) -> SongResult:
-    from musicrec_desktop.audio.formats import write_song_file
+    from musicrec_desktop.audio.formats import IncompleteWrite, write_song_file
     from musicrec_desktop.constants import SAMPLE_RATE
 
     folder = Path(job.root) / DATA_FOLDER / job.file_id[:2]
@@ -118,7 +118,11 @@ def _write(job: SongJob, chunks: list, starts: list[float]) -> SongResult:
         if exc.errno in DISK_FULL_ERRNOS:
             return SongResult(job.song_key, fatal=f"the disk holding {job.root} is full ({exc.strerror})")
         return SongResult(job.song_key, fatal=f"cannot write to {folder}: {exc.strerror or exc}")
-    except RuntimeError as exc:  # libsndfile reports a failed write (full disk) as a RuntimeError
+    except IncompleteWrite as exc:
+        tmp.unlink(missing_ok=True)
+        return SongResult(job.song_key, fatal=f"the disk holding {job.root} is probably full: "
+                                              f"a song file came out short ({exc.detail})")
+    except RuntimeError as exc:  # libsndfile cannot create the file at all
         tmp.unlink(missing_ok=True)
         return SongResult(job.song_key, fatal=f"cannot write {tmp.name} in {folder}: {exc}")
     return SongResult(job.song_key, file=f"{DATA_FOLDER}/{job.file_id[:2]}/{name}", offsets=offsets,

@@ -137,6 +137,7 @@ class CacheStats:
     bytes_per_song: float
     formats: dict[str, int]  # format -> songs
     skipped: dict[str, int]  # reason -> songs
+    over_budget: int  # songs the last build left out: the size budget was reached
     oldest: float | None  # epoch seconds of the oldest entry
     newest: float | None
 
@@ -157,6 +158,7 @@ def cache_stats(root: Path) -> CacheStats:
         raise NotReadyError(f"no chunk cache in {root}: run `musicrec build-cache` first") from exc
     try:
         rows = list(index.rows().values())
+        over_budget = index.over_budget()
     finally:
         index.close()
     cached = [r for r in rows if r.cached]
@@ -164,5 +166,5 @@ def cache_stats(root: Path) -> CacheStats:
     created = [r.created for r in cached]
     return CacheStats(str(root), len(cached), sum(len(r.chunk_seconds) for r in cached), total,
                       total / len(cached) if cached else 0.0, dict(Counter(r.fmt or "" for r in cached)),
-                      dict(Counter(r.reason or "" for r in rows if not r.cached)),
+                      dict(Counter(r.reason or "" for r in rows if not r.cached)), over_budget,
                       min(created, default=None), max(created, default=None))

@@ -107,6 +107,15 @@ class CacheIndex:
         self._write("INSERT OR REPLACE INTO songs VALUES (?,?,?,NULL,NULL,NULL,NULL,NULL,NULL,0,?,?,?)",
                     (song_key, identity, path, reason, detail, time.time()))
 
+    def record_over_budget(self, songs: int) -> None:
+        """How many songs the last build left out because the size budget was reached: they
+        have no row (they are cached once the budget allows), so the count is kept apart."""
+        self._write("INSERT OR REPLACE INTO meta VALUES ('over_budget', ?)", (str(songs),))
+
+    def over_budget(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key='over_budget'").fetchone()
+        return int(row[0]) if row else 0
+
     def remove(self, keys: Iterable[str]) -> None:
         keys = list(keys)
         for start in range(0, len(keys), 500):

@@ -60,6 +60,9 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
           f"removed {report.removed} in {report.seconds:.1f} s")
     for reason, count in report.skipped.most_common():
         print(f"  skipped {count}: {reason}")
+    if report.skipped["over_budget"]:
+        print(f"size budget of {ctx.settings.cache_budget_gb:g} GB reached: "
+              f"{report.skipped['over_budget']} songs not cached (raise cache_budget_gb to cache them)")
     per_song = report.total_bytes / report.songs if report.songs else 0
     print(f"cache: {report.songs} songs, {report.total_bytes / 1e6:.1f} MB "
           f"({per_song / 1e6:.2f} MB a song)")

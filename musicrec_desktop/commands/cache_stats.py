@@ -34,4 +34,7 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     print(f"skipped:        {sum(skipped.values())}")
     for reason, count in sorted(skipped.items(), key=lambda kv: -kv[1]):
         print(f"  {reason}: {count}")
+    if stats["over_budget"]:
+        print(f"over budget:    {stats['over_budget']} songs not cached by the last build "
+              "(raise cache_budget_gb to cache them)")
     return 0

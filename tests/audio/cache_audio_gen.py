@@ -8,6 +8,7 @@ so the two channels are told apart by their frequency.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from musicrec_desktop.audio._worker import SongJob, SongResult, cache_song
 from musicrec_desktop.library.song import Song
 
 LEFT_HZ, RIGHT_HZ = 440.0, 1000.0
@@ -99,3 +101,12 @@ def peak_hz(x: np.ndarray, samplerate: int = 16000) -> float:
 
 def have_ffmpeg() -> bool:
     return shutil.which("ffmpeg") is not None
+
+
+def cache_song_or_crash(crash_name: str, job: SongJob) -> SongResult:
+    """A build worker's job that kills its process, as a crashing decoder does, on the file named
+    ``crash_name``, and caches every other song as usual. Lives here, not in a test module, so
+    that spawned worker processes can import it."""
+    if Path(job.path).name == crash_name:
+        os._exit(70)
+    return cache_song(job)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,11 @@ class CacheBench:
 
     def open(self) -> ChunkCache:
         return ChunkCache.open(self.root)
+
+    def skips(self) -> dict[str, str]:
+        """song key -> recorded skip reason, straight from the index."""
+        with contextlib.closing(sqlite3.connect(self.root / "index.sqlite")) as db:
+            return dict(db.execute("SELECT song_key, reason FROM songs WHERE reason IS NOT NULL"))
 
     def files(self) -> set[str]:
         data = self.root / "chunks"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import multiprocessing
 import os
 import time
 
@@ -24,6 +25,7 @@ from cache_audio_gen import (
 )
 
 from musicrec_desktop.audio.build import build_cache
+from musicrec_desktop.audio.cache import cache_stats
 from musicrec_desktop.audio.chunks import plan_chunks
 from musicrec_desktop.constants import SAMPLE_RATE
 from musicrec_desktop.errors import CacheError, Cancelled
@@ -91,7 +93,7 @@ def test_without_ffmpeg_an_m4a_is_skipped_as_unsupported(bench, monkeypatch, tmp
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no ffmpeg to fall back to
     report = bench.build([song(path)])
     assert report.skipped == {"unsupported_format": 1}
-    assert _skips(bench)[path.as_uri()] == "unsupported_format"
+    assert bench.skips()[path.as_uri()] == "unsupported_format"
 
 
 def test_cue_tracks_sharing_one_file_get_chunks_from_their_own_part(bench):
@@ -149,7 +151,7 @@ def test_bad_files_are_skipped_with_a_reason_and_the_build_goes_on(bench):
     for path in good:
         assert cache.get(path.as_uri()) is not None and cache.load_chunk(path.as_uri(), 0).shape[0] == 2
     assert report.skipped["missing"] == 1
-    rows = _skips(bench)
+    rows = bench.skips()
     for name, reasons in bad.items():
         assert rows[(music / name).as_uri()] in reasons, name
     # A file cut to a third keeps the chunks that are still there, or is skipped for being damaged.
@@ -172,7 +174,7 @@ def test_unreadable_file_is_skipped(bench):
     path.chmod(0)
     try:
         bench.build([song(path)])
-        assert _skips(bench)[path.as_uri()] == "unreadable"
+        assert bench.skips()[path.as_uri()] == "unreadable"
     finally:
         path.chmod(0o644)
 
@@ -218,12 +220,15 @@ def test_switching_format_recaches_and_reading_follows_each_entry(bench):
     assert all(f.endswith(".ogg") for f in bench.files())
 
 
-def test_budget_stops_adding_songs_without_recording_them(bench):
-    paths = [write(bench.music / f"s{i}.flac", 35.0, 22050) for i in range(3)]
+def test_budget_stops_decoding_once_reached_and_counts_the_rest_without_recording_them(bench):
+    paths = [write(bench.music / f"s{i}.flac", 35.0, 22050) for i in range(5)]
     report = bench.build([song(p) for p in paths], cache_budget_gb=2.5e-3)  # room for one npy song
-    assert report.cached == 1 and report.skipped["over_budget"] == 2
-    assert len(bench.files()) == 1
-    assert bench.build([song(p) for p in paths], cache_budget_gb=0.0).cached == 2
+    # The second song did not fit: it was decoded, the three after it were not.
+    assert (report.cached, report.attempted, report.skipped["over_budget"]) == (1, 2, 4)
+    assert len(bench.files()) == 1 and bench.skips() == {}
+    assert cache_stats(bench.root).over_budget == 4
+    assert bench.build([song(p) for p in paths], cache_budget_gb=0.0).cached == 4
+    assert cache_stats(bench.root).over_budget == 0
 
 
 def test_a_second_build_at_the_same_time_is_refused(bench):
@@ -261,8 +266,21 @@ def test_cancel_keeps_finished_songs_and_the_next_build_carries_on(bench):
     assert (rest.cached, rest.up_to_date) == (2, 2)
 
 
-def _skips(bench) -> dict[str, str]:
-    import sqlite3
 
-    with sqlite3.connect(bench.root / "index.sqlite") as db:
-        return dict(db.execute("SELECT song_key, reason FROM songs WHERE reason IS NOT NULL"))
+def test_a_cancelled_build_stops_its_workers_and_deletes_what_it_did_not_commit(bench):
+    paths = [write(bench.music / f"k{i}.flac", 35.0, 22050) for i in range(4)]
+    cancel = CancelToken()
+
+    def progress(p):
+        if p.done == 1:
+            cancel.cancel()  # the three other songs are in flight: all four were submitted at once
+
+    with pytest.raises(Cancelled) as stopped:
+        build_cache([song(p) for p in paths], bench.settings, bench.dirs, progress, cancel, workers=2)
+    # Checked while the exception, and with it the build's frames, is still held (as the app's
+    # worker thread holds it to report it): the cleanup must not wait for them to be collected.
+    assert stopped.traceback and multiprocessing.active_children() == []
+    cache = bench.open()
+    assert len(cache) == 1
+    assert bench.files() == {str(e.file.relative_to(bench.root)) for e in cache.entries()}
+    assert not list(bench.root.rglob("*.tmp"))

@@ -103,3 +103,18 @@ def test_the_pipeline_cache_stage_keeps_the_entry_of_a_song_whose_file_is_away(t
     collected = pipeline.run(ctx)
     assert collected.ran == ["library", "cache"]
     assert (collected.figures["cache"]["removed"], collected.figures["cache"]["songs"]) == (1, 1)
+
+
+def test_build_cache_and_cache_stats_tell_how_many_songs_the_size_budget_left_out(tmp_path, capsys):
+    music = tmp_path / "music"
+    music.mkdir()
+    for i in range(3):
+        write(music / f"s{i}.flac", 35.0, 22050)
+    data = ["--data-dir", str(tmp_path / "data")]
+    for name, value in (("cache_format", "npy"), ("cache_budget_gb", "0.0025")):  # one npy song
+        assert main([*data, "config", "set", name, value]) == 0
+    capsys.readouterr()
+    assert main([*data, "build-cache", "--folder", str(music), "--workers", "0"]) == 0
+    assert "size budget of 0.0025 GB reached: 2 songs not cached" in capsys.readouterr().out
+    assert main([*data, "cache-stats"]) == 0
+    assert "over budget:    2 songs not cached by the last build" in capsys.readouterr().out

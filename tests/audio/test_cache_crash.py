@@ -1,8 +1,11 @@
-"""A build killed with SIGKILL, and one that runs out of disk, leave a consistent cache."""
+"""A build killed with SIGKILL, one whose worker crashes, and one that runs out of disk, leave a
+consistent cache."""
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -12,8 +15,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from cache_audio_gen import checksums, song, write
+import pytest
+from cache_audio_gen import cache_song_or_crash, checksums, song, write
 
+from musicrec_desktop.audio import build
 from musicrec_desktop.audio.cache import ChunkCache
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,18 +102,33 @@ def test_kill_9_mid_build_leaves_whole_entries_and_the_next_build_finishes(tmp_p
     assert checksums(bench.music) == before
 
 
-def test_full_disk_stops_with_a_clear_error_and_keeps_the_cache_consistent(tmp_path, bench):
+def test_a_song_that_crashes_its_worker_is_skipped_and_the_songs_in_flight_with_it_are_cached(bench,
+                                                                                             monkeypatch):
+    crasher = write(bench.music / "crash.flac", 35.0, 22050)
+    others = [write(bench.music / f"song {i}.flac", 35.0, 22050) for i in range(3)]
+    # The worker process really dies on crash.flac (os._exit), with the three others in flight.
+    monkeypatch.setattr(build, "cache_song", functools.partial(cache_song_or_crash, crasher.name))
+    report = bench.build([song(f) for f in [crasher, *others]], workers=2)
+    assert (report.cached, report.skipped) == (3, {"decoder_crashed": 1})
+    assert bench.skips() == {crasher.as_uri(): "decoder_crashed"}
+    cache = _assert_consistent(bench.root)
+    assert sorted(e.song_key for e in cache.entries()) == sorted(p.as_uri() for p in others)
+
+
+# The file size limit makes writes fail the way a full disk does (EFBIG instead of ENOSPC), without
+# needing a small file system: the limit holds the short songs, not the long one.
+@pytest.mark.parametrize(("fmt", "limit"), [("npy", 1_000_000), ("ogg", 100_000)])
+def test_full_disk_stops_with_a_clear_error_and_keeps_the_cache_consistent(tmp_path, bench, fmt, limit):
     small = [write(bench.music / f"small {i}.flac", 8.0, 22050) for i in range(2)]
     big = write(bench.music / "big.flac", 120.0, 22050)
-    # The file size limit makes writes fail the way a full disk does (EFBIG instead of ENOSPC),
-    # without needing a small file system: 1 MB holds the short songs, not the long one.
     prelude = ("import resource, signal\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
-               "resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))\n")
-    proc = _start(tmp_path, "npy", 0, [*small, big, *small], prelude)
+               f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))\n")
+    proc = _start(tmp_path, fmt, 0, [*small, big, *small], prelude)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 1, err.decode()
     message = err.decode()
-    assert "CacheError" in message and "full" in message and "consistent" in message
+    assert "CacheError" in message and "consistent" in message
+    assert re.search(r"the disk holding \S+ is (probably )?full", message), message
     cache = _assert_consistent(tmp_path / "data" / "cache")
     assert sorted(e.song_key for e in cache.entries()) == sorted(p.as_uri() for p in small)
     assert not [p for p in (tmp_path / "data" / "cache" / "chunks").rglob("*.tmp")]
