@@ -1,4 +1,4 @@
-"""``musicrec embed [--device D] [--json]``: vectors for every cached song that has none yet."""
+"""``musicrec embed [--device D] [--workers N] [--json]``: vectors for every cached song without one."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import signal
 import sys
 
 from musicrec_desktop.commands._output import add_json_flag, print_json
+from musicrec_desktop.commands.train_encoder import not_negative
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.progress import CancelToken, ignore_progress
 
@@ -21,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "songs already embedded are skipped, so new songs need no retraining.")
     parser.add_argument("--device", default="auto",
                         help="auto, cpu, cuda or cuda:N (default: the device setting)")
+    parser.add_argument("--workers", type=not_negative, metavar="N",
+                        help="loader processes (default: the num_workers setting, on a GPU at least "
+                             "one per core but one, up to 8; 0: none)")
     add_json_flag(parser)
     parser.set_defaults(run=run)
 
@@ -36,8 +40,8 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     try:
-        report = embed_songs(ctx.settings, ctx.dirs, songs, device=args.device, progress=progress,
-                             cancel=cancel)
+        report = embed_songs(ctx.settings, ctx.dirs, songs, device=args.device, workers=args.workers,
+                             progress=progress, cancel=cancel)
     finally:
         signal.signal(signal.SIGINT, previous)
     if args.json:

@@ -1,4 +1,5 @@
-"""``musicrec train-encoder [--epochs N] [--batch-size N] [--device D] [--quick] [--resume] [--json]``."""
+"""``musicrec train-encoder [--epochs N] [--batch-size N] [--device D] [--workers N] [--quick]
+[--resume] [--json]``."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="songs per step (default: the batch_size setting; halved on out-of-memory)")
     parser.add_argument("--device", default="auto",
                         help="auto, cpu, cuda or cuda:N (default: the device setting)")
+    parser.add_argument("--workers", type=not_negative, metavar="N",
+                        help="loader processes (default: the num_workers setting, on a GPU at least "
+                             "one per core but one, up to 8; 0: none)")
     parser.add_argument("--quick", action="store_true",
                         help="a short run with the small encoder (ResNet-18), for CPUs and trials")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
@@ -39,6 +43,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def not_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_desktop.commands.run import ConsoleProgress
     from musicrec_desktop.model.train import train_encoder
@@ -50,7 +61,7 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     try:
         report = train_encoder(ctx.settings, ctx.dirs, epochs=args.epochs, quick=args.quick,
                                resume=args.resume, device=args.device, batch_size=args.batch_size,
-                               progress=progress, cancel=cancel)
+                               workers=args.workers, progress=progress, cancel=cancel)
     finally:
         signal.signal(signal.SIGINT, previous)
     if args.json:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 
 import torch
 
@@ -39,3 +40,23 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=dtype)
+
+
+# Loader processes a GPU gets when none are asked for: each decodes and augments whole crops on
+# one core, so a GPU that steps a batch in a fraction of a second needs several. Eight bounds the
+# memory their prefetched batches take; one core stays free for the training process itself.
+GPU_LOADER_WORKERS = 8
+
+
+def loader_workers(configured: int, device: torch.device, requested: int | None = None) -> int:
+    """Worker processes for the loaders that feed ``device``.
+
+    ``requested`` (a command's ``--workers``) is used as it is. Otherwise the ``num_workers``
+    setting, which on a GPU is raised to ``min(cores - 1, GPU_LOADER_WORKERS)``: its default of 2
+    suits building the cache beside a desktop, but leaves a GPU waiting for data.
+    """
+    if requested is not None:
+        return requested
+    if device.type != "cuda":
+        return configured
+    return max(configured, min((os.cpu_count() or 1) - 1, GPU_LOADER_WORKERS))

@@ -23,9 +23,9 @@ from musicrec_desktop.library.song import Song
 from musicrec_desktop.model.checkpoint import checkpoint_path, load_checkpoint
 from musicrec_desktop.model.config import EncoderConfig
 from musicrec_desktop.model.data import ChunkCropDataset, ChunkSource, collate_songs, worker_init
-from musicrec_desktop.model.device import resolve_device
+from musicrec_desktop.model.device import loader_workers, resolve_device
 from musicrec_desktop.model.frontend import CQTFrontEnd
-from musicrec_desktop.model.inference import embed_waves, song_vectors
+from musicrec_desktop.model.inference import ChunkEmbedder, song_vectors
 from musicrec_desktop.model.moco import MoCo
 from musicrec_desktop.model.sources import open_cache, training_songs
 from musicrec_desktop.paths import DataDirs
@@ -60,18 +60,19 @@ def load_encoder(dirs: DataDirs, device: torch.device) -> tuple[MoCo, str]:
 
 
 def embed_songs(settings: Settings, dirs: DataDirs, songs: Sequence[Song] | None = None, *,
-                device: str = "auto", progress: ProgressCallback = ignore_progress,
-                cancel: CancelToken | None = None,
+                device: str = "auto", workers: int | None = None,
+                progress: ProgressCallback = ignore_progress, cancel: CancelToken | None = None,
                 open_source: Callable[[], ChunkSource] | None = None) -> EmbedReport:
     """Embeds every cached song (of ``songs`` when given) that has no vector of the current encoder.
 
+    workers: loader processes (default: ``device.loader_workers`` of the ``num_workers`` setting).
     Raises NotReadyError without a trained encoder, Cancelled when ``cancel`` fires (the vectors
     stored so far are kept and the next run goes on from there).
     """
     open_source = open_source or open_cache(settings, dirs)
     torch_device = resolve_device(settings.device if device == "auto" else device)
     model, model_id = load_encoder(dirs, torch_device)
-    frontend = CQTFrontEnd().to(torch_device)
+    embedder = ChunkEmbedder(model, CQTFrontEnd().to(torch_device), torch_device)
     cached = training_songs(open_source(), songs, {}, ())
     with EmbeddingStore(dirs.embeddings_db) as store:
         store.register_model(model_id, model.embedding_dim,
@@ -81,14 +82,14 @@ def embed_songs(settings: Settings, dirs: DataDirs, songs: Sequence[Song] | None
         meter = RateMeter(len(todo))
         started, embedded = time.monotonic(), 0
         loader = DataLoader(ChunkCropDataset(open_source, todo, None), batch_size=SONGS_PER_BATCH,
-                            num_workers=settings.num_workers, collate_fn=collate_songs,
-                            worker_init_fn=worker_init)
+                            num_workers=loader_workers(settings.num_workers, torch_device, workers),
+                            collate_fn=collate_songs, worker_init_fn=worker_init)
         for batch in loader:
             if cancel is not None:
                 cancel.check()
             waves = [chunk for _, chunks in batch for chunk in chunks]
             owners = [i for i, (_, chunks) in enumerate(batch) for _ in chunks]
-            vectors, _ = embed_waves(model, frontend, waves, torch_device)
+            vectors, _ = embedder(waves)
             per_song = song_vectors(vectors, owners, len(batch))
             if cancel is not None:
                 cancel.check()  # again before storing, so a cancel keeps nothing half done

@@ -40,9 +40,9 @@ from musicrec_desktop.model.data import (
     collate_songs,
     worker_init,
 )
-from musicrec_desktop.model.device import autocast, autocast_dtype, resolve_device
+from musicrec_desktop.model.device import autocast, autocast_dtype, loader_workers, resolve_device
 from musicrec_desktop.model.frontend import CQTFrontEnd
-from musicrec_desktop.model.inference import embed_waves, song_means, song_vectors
+from musicrec_desktop.model.inference import ChunkEmbedder, song_means, song_vectors
 from musicrec_desktop.model.metrics import genre_map, knn_accuracy
 from musicrec_desktop.model.moco import MoCo, genre_loss, moco_loss
 from musicrec_desktop.model.schedule import cosine_lr
@@ -67,6 +67,7 @@ class TrainReport:
     songs_heldout: int
     batch_size: int  # after any halving for memory
     device: str
+    loader_workers: int  # processes that fed the training loader
     samples_per_s: float  # songs (pairs of views) per second of training steps, data waits included
     data_wait_share: float  # share of the step time spent waiting for the loader
     history: list[dict] = field(default_factory=list)  # the epoch records of this call
@@ -84,7 +85,7 @@ def split_heldout(songs: Sequence[TrainSong], fraction: float) -> tuple[list[Tra
 
 def train_encoder(settings: Settings, dirs: DataDirs, songs: Sequence[Song] | None = None, *,
                   epochs: int | None = None, quick: bool = False, resume: bool = False,
-                  device: str = "auto", batch_size: int | None = None,
+                  device: str = "auto", batch_size: int | None = None, workers: int | None = None,
                   labels: Mapping[str, Sequence[str]] | None = None,
                   progress: ProgressCallback = ignore_progress, cancel: CancelToken | None = None,
                   open_source: Callable[[], ChunkSource] | None = None,
@@ -95,6 +96,7 @@ def train_encoder(settings: Settings, dirs: DataDirs, songs: Sequence[Song] | No
     labels: song key -> genre categories (default: the songs' genre tags through the settings'
     genre mapping; the configured library is read when neither songs nor labels are given).
     device: ``auto`` uses ``settings.device``.
+    workers: loader processes (default: ``device.loader_workers`` of the ``num_workers`` setting).
     open_source: opens the chunk cache (default ``ChunkCache.open(cache_root(settings, dirs))``).
     overrides: ``EncoderConfig`` fields for a fresh run (tests and benchmarks use tiny models).
     Raises NotReadyError when the cache holds too few songs, ModelError when ``resume`` finds no
@@ -123,8 +125,10 @@ def train_encoder(settings: Settings, dirs: DataDirs, songs: Sequence[Song] | No
     if len(train) < 4:
         raise NotReadyError(f"the chunk cache holds {len(train)} training songs; at least 4 are needed "
                             "(build the cache first: musicrec build-cache)")
-    run = _Run(config, resolve_device(settings.device if device == "auto" else device), train, evaluation,
-               open_source, settings.num_workers, path, metrics_path(dirs), progress, cancel)
+    torch_device = resolve_device(settings.device if device == "auto" else device)
+    run = _Run(config, torch_device, train, evaluation, open_source,
+               loader_workers(settings.num_workers, torch_device, workers), path, metrics_path(dirs),
+               progress, cancel)
     if state is not None:
         run.restore(state)
     return run.fit()
@@ -142,6 +146,9 @@ class _Run:
         # Never larger than the library, and even so that batch norm can split it.
         batch = min(config.batch_size, len(train)) // 2 * 2
         self.config = config.replace(batch_size=batch)
+        # The learning-rate schedule runs over songs seen, with epochs as long as at this batch
+        # size: halving the batch for memory must not stretch or shift it.
+        self.schedule_per_epoch = self.per_epoch
         torch.manual_seed(config.seed)
         self.model = MoCo(self.config).to(device)
         self.frontend = CQTFrontEnd().to(device)
@@ -152,6 +159,7 @@ class _Run:
         self.shuffle = torch.Generator().manual_seed(config.seed)  # key-encoder shuffles
         self.dataset = PairDataset(open_source, train, len(config.genre_categories))
         self.eval_dataset = ChunkCropDataset(open_source, evaluation, config.eval_crop_seconds)
+        self.embedder = ChunkEmbedder(self.model, self.frontend, device)
         self.epoch, self.position, self.step, self.songs_seen = 0, 0, 0, 0
         self.last_eval = {"genre_map": math.nan, "knn_accuracy": math.nan}
         self.model_id = ""  # set by save() and restore()
@@ -166,6 +174,7 @@ class _Run:
         self.config = self.config.replace(batch_size=state["config"]["batch_size"])
         self.epoch, self.position = state["epoch"], state["position"]
         self.step, self.songs_seen = state["step"], state["scheduler"]["songs_seen"]
+        self.schedule_per_epoch = state["scheduler"]["songs_per_epoch"]
         self.last_eval = state.get("last_eval", self.last_eval)
         self.model_id = state["model_id"]
         rng = state["rng"]
@@ -184,7 +193,7 @@ class _Run:
             "model": self.model.state_dict(),  # query and key encoders, queue, genre head
             "model_id": self.model_id,
             "optimizer": self.optimizer.state_dict(),
-            "scheduler": {"songs_seen": self.songs_seen, "total_songs": self.total_songs},
+            "scheduler": {"songs_seen": self.songs_seen, "songs_per_epoch": self.schedule_per_epoch},
             "scaler": self.scaler.state_dict(),
             "epoch": self.epoch, "position": self.position, "step": self.step,
             "last_eval": self.last_eval,
@@ -201,6 +210,11 @@ class _Run:
     @property
     def total_songs(self) -> int:
         return self.config.epochs * self.per_epoch
+
+    def _learning_rate(self) -> float:
+        per_epoch = self.schedule_per_epoch
+        return cosine_lr(self.songs_seen, self.config.epochs * per_epoch,
+                         self.config.warmup_epochs * per_epoch, self.config.learning_rate)
 
     def fit(self) -> TrainReport:
         start_epoch, start_songs = self.epoch, self.songs_seen
@@ -232,6 +246,7 @@ class _Run:
             epoch=self.epoch, step=self.step, genre_map=self.last_eval["genre_map"],
             knn_accuracy=self.last_eval["knn_accuracy"], songs_trained=len(self.train),
             songs_heldout=len(self.evaluation), batch_size=self.config.batch_size, device=str(self.device),
+            loader_workers=self.num_workers,
             samples_per_s=(self.songs_seen - start_songs) / busy if busy > 0 else 0.0,
             data_wait_share=waited / busy if busy else 0.0, history=history)
 
@@ -239,17 +254,24 @@ class _Run:
         """Trains from the current position to the end of the epoch; returns (data wait, total) s."""
         waited = total = 0.0
         while self.position < self.per_epoch:
-            try:
-                wait, busy = self._steps(meter)
-            except torch.OutOfMemoryError:
-                self._halve_batch()
+            times = self._steps_or_none(meter)
+            if times is None:
+                self._halve_batch()  # outside the handler, whose traceback holds the step's tensors
                 continue
-            waited, total = waited + wait, total + busy
+            waited, total = waited + times[0], total + times[1]
         return waited, total
+
+    def _steps_or_none(self, meter: RateMeter) -> tuple[float, float] | None:
+        """``_steps``, or None when a step ran out of memory."""
+        try:
+            return self._steps(meter)
+        except torch.OutOfMemoryError:
+            return None
 
     def _halve_batch(self) -> None:
         """After running out of memory in a step: go on with half the batch. That step's momentum
-        update and queue keys (if it got that far) are kept; its optimiser step never happened."""
+        update and queue keys (if it got that far) are kept; its optimiser step never happened.
+        The learning rate goes on along the same curve of songs seen (``schedule_per_epoch``)."""
         self.optimizer.zero_grad(set_to_none=True)
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
@@ -270,7 +292,9 @@ class _Run:
             self._train_loader = DataLoader(
                 self.dataset, batch_sampler=self._batches, num_workers=self.num_workers,
                 pin_memory=self.device.type == "cuda", worker_init_fn=worker_init,
-                persistent_workers=self.num_workers > 0, prefetch_factor=4 if self.num_workers else None)
+                # Two batches ahead per worker: with 8 workers and 15 s crops that is already
+                # 16 batches (up to 4 GB at batch 128) waiting in memory.
+                persistent_workers=self.num_workers > 0, prefetch_factor=2 if self.num_workers else None)
         self._batches.reset(self.epoch, self.position, self.config.batch_size)
         return self._train_loader
 
@@ -292,7 +316,8 @@ class _Run:
             self.position, self.step, self.songs_seen = self.position + n, self.step + 1, self.songs_seen + n
             t2 = time.monotonic()
             waited, total = waited + (t1 - t0), total + (t2 - t0)
-            record = {"kind": "step", "epoch": self.epoch + 1, "step": self.step, **parts,
+            record = {"kind": "step", "epoch": self.epoch + 1, "step": self.step,
+                      "songs_seen": self.songs_seen, **parts,
                       "samples_per_s": n / (t2 - t0), "data_wait": t1 - t0}
             self._log(record)
             self.progress(meter.report(
@@ -301,8 +326,7 @@ class _Run:
 
     def _step(self, view_q: torch.Tensor, view_k: torch.Tensor, targets: torch.Tensor,
               labelled: torch.Tensor) -> dict[str, float]:
-        lr = cosine_lr(self.songs_seen, self.total_songs, self.config.warmup_epochs * self.per_epoch,
-                       self.config.learning_rate)
+        lr = self._learning_rate()
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         dev = self.device
@@ -334,7 +358,7 @@ class _Run:
             for index, chunks in batch:
                 waves.extend(chunks)
                 owners.extend([index] * len(chunks))
-        vectors, probabilities = embed_waves(self.model, self.frontend, waves, self.device)
+        vectors, probabilities = self.embedder(waves)
         n = len(self.evaluation)
         targets = np.zeros((n, len(self.config.genre_categories)), dtype=np.float32)
         for i, song in enumerate(self.evaluation):
