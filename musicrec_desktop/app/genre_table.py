@@ -32,18 +32,15 @@ FIXED_COLUMNS = 2  # genre, songs
 class GenreMappingEditor(QWidget):
     def __init__(self, library_genres: dict[str, int], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        # Most common first; they matter most for the labels.
-        self.genres = sorted(library_genres.items(), key=lambda item: (-item[1], item[0].lower()))
+        self.genres: list[tuple[str, int]] = []
         self.categories: list[str] = []
         self.mapping: dict[str, list[str]] = {}
         self._filling = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        note = QLabel("Genres found in your library and the categories the encoder learns for them."
-                      if self.genres else
-                      "Genres appear here once the library has been read (Update library).")
-        note.setWordWrap(True)
-        layout.addWidget(note)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        layout.addWidget(self.note)
         self.table = QTableWidget()
         self.table.verticalHeader().hide()
         self.table.setMinimumHeight(280)
@@ -56,6 +53,15 @@ class GenreMappingEditor(QWidget):
         self.reset_button.clicked.connect(self.reset)
         row.addWidget(self.reset_button)
         layout.addLayout(row)
+        self.set_genres(library_genres)
+
+    def set_genres(self, library_genres: dict[str, int]) -> None:
+        """The raw genres found in the library and their song counts; shown at the next fill."""
+        # Most common first; they matter most for the labels.
+        self.genres = sorted(library_genres.items(), key=lambda item: (-item[1], item[0].lower()))
+        self.note.setText("Genres found in your library and the categories the encoder learns for "
+                          "them." if self.genres else
+                          "Genres appear here once the library has been read (Update library).")
 
     def set_categories(self, categories: list[str]) -> None:
         self.categories = list(categories)

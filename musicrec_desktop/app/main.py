@@ -14,11 +14,9 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from musicrec_desktop.app.single_instance import SingleInstance, send, server_name
 from musicrec_desktop.app.tray import TrayApp
 from musicrec_desktop.context import AppContext
-from musicrec_desktop.pipeline import PipelineState, model_built, state_path
 
 log = logging.getLogger(__name__)
 
-STARTUP_UPDATE_S = 30  # bring in what changed while the tray was closed, once the desktop settled
 TRAY_WAIT_S = 10  # the desktop's tray may appear after us at login
 
 
@@ -70,15 +68,7 @@ def run_tray(ctx: AppContext, update_on_start: bool = True) -> int:
     route_signals(tray, tray.quit)
     app.aboutToQuit.connect(tray.shutdown)
     _wait_for_system_tray(tray, TRAY_WAIT_S)
-    tray.restart_watcher()
-    state = PipelineState.load(state_path(ctx))
-    if update_on_start and state.started:
-        # Work was interrupted (quit, crash, power): carry on from its checkpoint.
-        QTimer.singleShot(STARTUP_UPDATE_S * 1000, lambda: tray.worker.start("run"))
-    elif not model_built(state):
-        tray.notify("musicrec", "Choose Rebuild model to learn your taste from your library.")
-    elif update_on_start:
-        QTimer.singleShot(STARTUP_UPDATE_S * 1000, lambda: tray.worker.start("update"))
+    log.info("tray started: %s", tray.start_up(update_on_start))
     code = app.exec()
     instance.close()
     return code

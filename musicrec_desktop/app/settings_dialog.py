@@ -130,7 +130,7 @@ class SettingsDialog(QDialog):
     def _editor(self, f: dataclasses.Field, kind: Any) -> Editor:
         key, meta = f.name, f.metadata
         if key == "genre_mapping":
-            table = GenreMappingEditor(self._library_genres())
+            table = GenreMappingEditor({})  # load() fills in the library's genres
             return Editor(key, table, table.mapping_value, table.set_mapping)
         if kind is bool:
             box = QCheckBox()
@@ -197,12 +197,20 @@ class SettingsDialog(QDialog):
 
     # -- values ----------------------------------------------------------------------------------
     def load(self, settings: Settings) -> None:
-        """Shows ``settings`` in the widgets."""
+        """Shows ``settings`` in the widgets, and the genres the last library read found (the
+        tray keeps the dialog, and the library changes while it is closed)."""
         for key, editor in self.editors.items():
             if key == "genre_mapping":
+                editor.widget.set_genres(self._library_genres())
                 editor.widget.set_categories(settings.genre_categories)
             editor.set(getattr(settings, key))
         self.message.hide()
+
+    def show_tab(self, title: str) -> None:
+        """Brings the tab ``title`` ("Library", "Training", ...) to the front."""
+        titles = [self.tabs.tabText(i) for i in range(self.tabs.count())]
+        if title in titles:
+            self.tabs.setCurrentIndex(titles.index(title))
 
     def settings(self) -> Settings:
         """The settings the widgets hold; ``SettingsError`` names the first bad one."""

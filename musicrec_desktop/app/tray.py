@@ -37,6 +37,7 @@ from musicrec_desktop.watch import LibraryChanges, LibraryWatcher
 log = logging.getLogger(__name__)
 
 LONG_WORK_S = 20.0  # a run that took longer than this ends with a notification
+STARTUP_UPDATE_S = 30  # bring in what changed while the tray was closed, once the desktop settled
 RADIO_START, RADIO_STOP = "Radio from current song", "Stop radio"
 STAGE_TITLES = {"library": "Reading the library", "cache": "Caching songs",
                 "encoder": "Training the encoder", "embed": "Embedding songs",
@@ -80,6 +81,7 @@ class TrayApp(QObject):
         self._progress_window: Any = None
         self._report_window: Any = None
         self._settings_dialog: Any = None
+        self._demo_offer: Any = None
 
         self.icon = QSystemTrayIcon(state_icon("idle"), self)
         self.menu = QMenu()
@@ -238,6 +240,9 @@ class TrayApp(QObject):
             on_result(result)
 
     def start_work(self, kind: str) -> bool:
+        if self.library_unset():
+            self.offer_demo_library()  # never generate it unasked: it takes minutes and 460 MB
+            return False
         if kind == "update" and not self.model_ready():
             self.notify("No model yet", "Choose Rebuild model first: it reads the whole library.")
             return False
@@ -255,6 +260,72 @@ class TrayApp(QObject):
     def cancel_work(self) -> None:
         self.worker.cancel()
         self._set_status("working", "Stopping after the current step…")
+
+    # -- the first start -------------------------------------------------------------------------
+    def library_unset(self) -> bool:
+        """True while no player database or music folder is set or found: the library would be
+        the demo one, which the person has not chosen (``player = demo`` chooses it)."""
+        from musicrec_desktop.errors import LibraryError
+        from musicrec_desktop.library import resolve_source
+
+        if self.ctx.settings.player != "auto":
+            return False
+        try:
+            source, _database = resolve_source(self.ctx.settings)
+        except LibraryError:
+            return False
+        return source == "demo"
+
+    def offer_demo_library(self) -> Any:
+        """Asks whether to use the demo library or to open Settings; returns the question."""
+        if self._demo_offer is None:
+            from musicrec_desktop.app.first_run import DemoOffer
+
+            self._demo_offer = DemoOffer()
+            self._demo_offer.chosen.connect(self._demo_offer_chosen)
+        _raise(self._demo_offer)
+        return self._demo_offer
+
+    def _demo_offer_chosen(self, choice: str) -> None:
+        from musicrec_desktop.app.first_run import OPEN_SETTINGS, USE_DEMO
+
+        if choice == USE_DEMO:
+            self.use_demo_library()
+        elif choice == OPEN_SETTINGS:
+            self.show_settings(tab="Library")
+
+    def use_demo_library(self) -> None:
+        """Chooses the demo library in the settings and builds the model from it."""
+        try:
+            self.ctx.save_settings(self.ctx.settings.replace(player="demo"))
+        except OSError as exc:
+            self.notify("Demo library", f"Could not save {self.ctx.dirs.settings_file}: {exc}",
+                        error=True)
+            return
+        if self._settings_dialog is not None:
+            self._settings_dialog.load(self.ctx.settings)
+        self.notify("Demo library", "Making the demo library (a few minutes), then learning from it. "
+                    "Click the icon to see how far it got.")
+        self.start_work("run")
+
+    def start_up(self, update_on_start: bool = True, delay_s: float = STARTUP_UPDATE_S) -> str:
+        """What the tray does once its icon is up; returns what it chose, in words."""
+        self.restart_watcher()
+        if self.library_unset():
+            self.offer_demo_library()
+            return "offered the demo library"
+        state = PipelineState.load(state_path(self.ctx))
+        if update_on_start and state.started:
+            # Work was interrupted (quit, crash, power): carry on from its checkpoint.
+            QTimer.singleShot(int(delay_s * 1000), lambda: self.worker.start("run"))
+            return "resuming"
+        if not model_built(state):
+            self.notify("musicrec", "Choose Rebuild model to learn your taste from your library.")
+            return "asked for a first build"
+        if update_on_start:
+            QTimer.singleShot(int(delay_s * 1000), lambda: self.worker.start("update"))
+            return "updating"
+        return "idle"
 
     # -- worker signals --------------------------------------------------------------------------
     def _work_started(self, kind: str, stages: list[str]) -> None:
@@ -361,9 +432,11 @@ class TrayApp(QObject):
         window.reload()
         _raise(window)
 
-    def show_settings(self) -> None:
+    def show_settings(self, tab: str | None = None) -> None:
         dialog = self.settings_dialog()
         dialog.load(self.ctx.settings)
+        if tab is not None:
+            dialog.show_tab(tab)
         _raise(dialog)
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:

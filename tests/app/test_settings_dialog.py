@@ -98,3 +98,28 @@ def test_genre_mapping_edits_reach_the_training_labels(qtbot, dialog, ctx):
     table.reset()
     assert dialog.apply()
     assert ctx.settings.genre_mapping == DEFAULT_GENRE_MAPPING
+
+
+def test_genres_found_after_the_dialog_was_made_appear_when_it_is_shown_again(qtbot, ctx, music):
+    """The tray keeps its dialog: a song of a new genre read later shows up at the next load()."""
+    from musicrec_desktop.app.tray import TrayApp
+    from tests.app.test_tray import RecordingPlayer
+    from tests.app.tiny import write_song
+
+    Pipeline([LibraryStage()]).run(ctx)
+    tray = TrayApp(ctx, player=RecordingPlayer())
+    try:
+        tray.show_settings()
+        table = tray.settings_dialog().editors["genre_mapping"].widget
+        assert [g for g, _ in table.genres] == ["Rock", "Hip-Hop", "Jazz", "Synthwave"]
+        tray.settings_dialog().close()
+
+        write_song(music / "polka.flac", 700.0, "Polka")
+        write_song(music / "polka2.flac", 750.0, "Polka")
+        Pipeline([LibraryStage()]).run(ctx)
+        tray.show_settings()
+        assert tray.settings_dialog().editors["genre_mapping"].widget is table  # the same dialog
+        assert table.genres[:2] == [("Polka", 2), ("Rock", 2)]
+        assert table.table.rowCount() == 5 and table.table.item(0, 0).text() == "Polka"
+    finally:
+        tray.shutdown()

@@ -358,3 +358,53 @@ def test_the_tray_and_its_windows_start_without_torch(ctx):
                          text=True, timeout=60, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.fixture
+def fresh_machine(tmp_path, monkeypatch):
+    """No player database in HOME and no music folder configured: nothing to learn from yet."""
+    from tests.app.tiny import make_ctx
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home" / ".local" / "share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    return make_ctx(tmp_path)
+
+
+def test_a_fresh_machine_is_offered_the_demo_library_instead_of_making_it_unasked(qtbot, fresh_machine):
+    from musicrec_desktop.app.first_run import OPEN_SETTINGS, USE_DEMO
+    from musicrec_desktop.pipeline import Pipeline
+    from musicrec_desktop.settings import Settings
+    from tests.app.tiny import CountStage
+
+    ctx = fresh_machine
+    tray = TrayApp(ctx, player=RecordingPlayer(), pipelines=lambda kind: Pipeline([CountStage("encoder", 1)]))
+    try:
+        assert tray.library_unset()
+        assert tray.start_up() == "offered the demo library"
+        offer = tray.offer_demo_library()
+        assert offer.isVisible() and not tray.worker.busy
+
+        offer.close()
+        assert not tray.start_work("rebuild")  # Rebuild asks too, and generates nothing
+        assert offer.isVisible() and not tray.worker.busy
+        assert not (ctx.dirs.state / "demo").exists()
+
+        offer.choose(OPEN_SETTINGS)
+        dialog = tray.settings_dialog()
+        assert dialog.isVisible() and dialog.tabs.tabText(dialog.tabs.currentIndex()) == "Library"
+        dialog.close()
+
+        with qtbot.waitSignal(tray.worker.started, timeout=10_000) as started:
+            tray.offer_demo_library().choose(USE_DEMO)
+        assert started.args[0] == "run"
+        assert Settings.load(ctx.dirs.settings_file).player == "demo" and not tray.library_unset()
+        qtbot.waitUntil(lambda: not tray.worker.busy, timeout=10_000)
+    finally:
+        tray.shutdown()
+
+
+def test_a_configured_library_is_not_offered_the_demo(qtbot, tray):
+    assert not tray.library_unset()
+    assert tray.start_up(update_on_start=False) == "asked for a first build"
+    assert tray._demo_offer is None
