@@ -477,13 +477,40 @@ def drop_removed_songs(ctx: AppContext, scan: LibraryScan) -> int:
 
 
 class RatingStage(Stage):
+    """Learns the ratings from the embeddings, with plays, skips and Clementine's score as extra
+    inputs. Every song the player plays changes its play count, so those implicit signals count
+    coarsely (play and skip counts in doubling buckets, the score in tenths) and retrain at most
+    once per ``IMPLICIT_REFRESH_S``; a rating, new embeddings or settings retrain at once.
+    ``lastplayed`` is not something the model learns from, so it is left out."""
+
     name, title = "rating", "Learning your ratings"
     settings_keys = ("rating_epochs", "seed")
+    IMPLICIT_REFRESH_S = 6 * 3600
 
     def fingerprint(self, ctx, state):
-        signals = sorted((s.key, s.rating, s.playcount, s.skipcount, s.lastplayed, s.score)
+        # Two parts, "explicit:implicit", so that is_up_to_date can tell which of them changed.
+        return f"{self._explicit(ctx, state)}:{self._implicit(state)}"
+
+    def is_up_to_date(self, ctx, state):
+        if super().is_up_to_date(ctx, state):
+            return True
+        record = state.done.get(self.name)
+        if record is None or self.name in state.force or self.name in state.started:
+            return False
+        explicit, _, _implicit = record.fingerprint.partition(":")
+        recent = time.time() - record.finished < self.IMPLICIT_REFRESH_S
+        return recent and explicit == self._explicit(ctx, state)
+
+    def _explicit(self, ctx: AppContext, state: PipelineState) -> str:
+        ratings = sorted((s.key, round(s.rating, 2)) for s in state.scan.songs
+                         if s.rating is not None) if state.scan else None
+        return _digest(state.finished_at("embed"), _settings_part(ctx, self.settings_keys), ratings)
+
+    def _implicit(self, state: PipelineState) -> str:
+        signals = sorted((s.key, _doubling_bucket(s.playcount), _doubling_bucket(s.skipcount),
+                          None if s.score is None else round(s.score / 10))
                          for s in state.scan.songs) if state.scan else None
-        return _digest(state.finished_at("embed"), _settings_part(ctx, self.settings_keys), signals)
+        return _digest(signals)
 
     def run(self, ctx, state, progress, cancel):
         from musicrec_desktop.recommend.service import train_rating_model
@@ -491,6 +518,11 @@ class RatingStage(Stage):
         report = train_rating_model(ctx.settings, ctx.dirs, state.scan, progress=progress, cancel=cancel)
         state.reports[self.name] = report
         return figures_of(report)
+
+
+def _doubling_bucket(count: int) -> int:
+    """0 for 0, then 1, 2 for 2-3, 3 for 4-7, 4 for 8-15...: the 50th play changes nothing."""
+    return max(int(count or 0), 0).bit_length()
 
 
 class RecommendStage(Stage):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,6 +21,7 @@ from musicrec_desktop.pipeline import (
     Pipeline,
     PipelineBusyError,
     PipelineState,
+    RatingStage,
     figures_of,
     full_pipeline,
     state_path,
@@ -197,3 +200,59 @@ def test_a_second_run_on_the_same_data_folder_is_refused_while_one_works(tmp_pat
     assert reports[0].ok and reports[0].ran == ["encoder"]
     # Once the first has finished, the next run works.
     assert Pipeline([CountStage("rating", 1)]).run(ctx).ran == ["rating"]
+
+
+class CountingRatingStage(RatingStage):
+    """The real rating stage's up-to-date decision; its run only counts (no training here)."""
+
+    runs = 0
+
+    def run(self, ctx, state, progress, cancel):
+        self.runs += 1
+        return {}
+
+
+def strawberry_library(tmp_path: Path, plays: list[int]) -> Path:
+    """A real Strawberry-schema database for real FLAC files, one per entry of ``plays``."""
+    from musicrec_desktop.demo.catalog import DemoSong
+    from musicrec_desktop.demo.strawberry import write_strawberry_db
+
+    music = tmp_path / "music"
+    music.mkdir()
+    songs = []
+    for i, count in enumerate(plays):
+        write_song(music / f"song{i}.flac", 220.0 + 40 * i, "Jazz", seconds=1.0)
+        songs.append(DemoSong("jazz_classical", "bebop", i, 1.0, "Band", "Album", f"song{i}", i + 1, 2001,
+                              "Jazz", "flac", f"song{i}.flac", rating=0.6 if i % 2 else -1.0,
+                              playcount=count, skipcount=0, lastplayed=1_700_000_000))
+    return write_strawberry_db(tmp_path / "strawberry.db", music, songs, 1_700_000_000)
+
+
+def play(database: Path, title: str, times: int = 1) -> None:
+    """What the player writes when a song is played to its end."""
+    with contextlib.closing(sqlite3.connect(database)) as db, db:
+        db.execute("UPDATE songs SET playcount = playcount + ?, lastplayed = lastplayed + 60 "
+                   "WHERE title = ?", (times, title))
+
+
+def test_plays_retrain_the_rating_model_rarely_and_ratings_at_once(tmp_path):
+    database = strawberry_library(tmp_path, plays=[5, 7, 0, 2])
+    ctx = make_ctx(tmp_path, player="strawberry", database_path=str(database))
+    rating = CountingRatingStage()
+    pipeline = Pipeline([LibraryStage(), rating])
+    assert pipeline.run(ctx).ran == ["library", "rating"]
+
+    play(database, "song0")  # 5 -> 6 plays, and a new lastplayed: nothing the model learns changed
+    assert pipeline.run(ctx).ran == ["library"]
+    play(database, "song1")  # 7 -> 8 plays: a new bucket, but the model was trained moments ago
+    assert pipeline.run(ctx).ran == ["library"] and rating.runs == 1
+
+    # Hours later that change counts.
+    state = PipelineState.load(state_path(ctx))
+    state.done["rating"].finished -= RatingStage.IMPLICIT_REFRESH_S + 60
+    state.save(state_path(ctx))
+    assert pipeline.run(ctx).ran == ["library", "rating"]
+
+    with contextlib.closing(sqlite3.connect(database)) as db, db:
+        db.execute("UPDATE songs SET rating = 1.0 WHERE title = 'song2'")  # a new rating
+    assert pipeline.run(ctx).ran == ["library", "rating"] and rating.runs == 3
