@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import sys
 from pathlib import Path
 
 ENTRY_NAME = "musicrec.desktop"
+# Characters that make an Exec argument need quotes (Desktop Entry Specification, "The Exec key").
+_RESERVED = frozenset(' \t\n"\'\\><~|&;$*?#()`')
 
 
 def autostart_dir() -> Path:
@@ -29,6 +30,27 @@ def tray_command(data_dir: Path | None = None) -> list[str]:
     return command + ["tray"]
 
 
+def desktop_exec(argv: list[str]) -> str:
+    """``argv`` as the value of a desktop entry's ``Exec`` key.
+
+    Not shell quoting: the spec allows double quotes only, with double quote, backtick, dollar
+    and backslash escaped by a backslash inside them; then the value is a string, whose own
+    escaping doubles every backslash (so one literal backslash is four); and ``%`` starts a field
+    code, so it is written ``%%``.
+    """
+    return " ".join(_exec_argument(arg) for arg in argv)
+
+
+def _exec_argument(arg: str) -> str:
+    if arg and not _RESERVED.intersection(arg):
+        quoted = arg
+    else:
+        quoted = '"' + "".join("\\" + c if c in '"`$\\' else c for c in arg) + '"'
+    for char, escaped in (("\\", "\\\\"), ("\n", "\\n"), ("\t", "\\t"), ("\r", "\\r"), ("%", "%%")):
+        quoted = quoted.replace(char, escaped)
+    return quoted
+
+
 def is_enabled() -> bool:
     return entry_path().is_file()
 
@@ -37,7 +59,7 @@ def enable(data_dir: Path | None = None) -> Path:
     """Writes the entry (replacing an old one) and returns its path."""
     path = entry_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    exec_line = " ".join(shlex.quote(part) for part in tray_command(data_dir))
+    exec_line = desktop_exec(tray_command(data_dir))
     path.write_text(
         "[Desktop Entry]\n"
         "Type=Application\n"
