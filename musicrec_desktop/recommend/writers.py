@@ -30,7 +30,13 @@ class Entry(Protocol):
 def location_uri(song: Song) -> str:
     """A percent-encoded ``file://`` URI for local songs (``#``, ``%``, spaces, unicode encoded);
     the player's own URL for anything else (streams)."""
-    return song.path.resolve().as_uri() if song.path is not None else song.url
+    return _absolute(song.path).as_uri() if song.path is not None else song.url
+
+
+def _absolute(path: Path) -> Path:
+    """``path`` made absolute without following symlinks: the player's library stores the path it
+    scanned (``~/Music`` may be a link to another disk), and only that spelling matches its rows."""
+    return Path(os.path.abspath(path))
 
 
 def xspf_text(title: str, entries: Sequence[Entry], creator: str = "musicrec") -> str:
@@ -64,7 +70,7 @@ def m3u8_text(title: str, entries: Sequence[Entry]) -> str:
         seconds = round(song.length_s) if song.length_s else -1
         name = " - ".join(p for p in (song.artist, song.title) if p) or song.display_name
         lines.append(f"#EXTINF:{seconds},{_one_line(name)}")
-        lines.append(str(song.path.resolve()) if song.path is not None else song.url)
+        lines.append(str(_absolute(song.path)) if song.path is not None else song.url)
     return "\n".join(lines) + "\n"
 
 

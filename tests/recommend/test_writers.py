@@ -1,6 +1,9 @@
-"""XSPF 1.0 validity (a structural check of the specification's rules) and round trips of odd names."""
+"""XSPF 1.0 validity (the specification's rules, checked structurally: lxml and its schema
+validation are not dependencies) and round trips of odd file names."""
 
+import re
 import xml.etree.ElementTree as ET
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -8,39 +11,71 @@ import pytest
 
 from musicrec_desktop.library.song import Song
 from musicrec_desktop.recommend.service import Recommendation, write_playlists
-from musicrec_desktop.recommend.writers import XSPF_NS, m3u8_text, safe_file_name, xspf_text
+from musicrec_desktop.recommend.writers import XSPF_NS, location_uri, m3u8_text, safe_file_name, xspf_text
 from musicrec_desktop.settings import Settings
 
 NS = {"x": XSPF_NS}
+# the xsd:sequence of the specification's schema (xspf-1_0.2.xsd), in order
 TRACK_ORDER = ["location", "identifier", "title", "creator", "annotation", "info", "image", "album",
                "trackNum", "duration", "link", "meta", "extension"]
 PLAYLIST_ORDER = ["title", "creator", "annotation", "info", "location", "identifier", "image", "date",
                   "license", "attribution", "link", "meta", "extension", "trackList"]
+REPEATABLE = {"location", "identifier", "link", "meta", "extension"}
+URI_ELEMENTS = {"location", "identifier", "info", "image", "license"}
+# RFC 3986 characters; anything else (spaces, unicode, a bare "%") must be percent-encoded
+URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
 ODD_NAMES = ["Sigur Rós – Hoppípolla.flac", "with space #1 100% live.mp3", "日本語の歌.ogg",
              "a%20b.flac", "semi;colon & 'quote'.opus"]
 
 
+def _children(element: ET.Element, order: list[str]) -> list[str]:
+    """The local names of ``element``'s children, checked: XSPF namespace, known, in schema order,
+    at most once unless repeatable."""
+    names = []
+    for child in element:
+        namespace, _, name = child.tag[1:].partition("}")
+        assert namespace == XSPF_NS, f"{child.tag}: not in the XSPF namespace"
+        assert name in order, f"<{name}> is not an XSPF child of <{element.tag.split('}')[1]}>"
+        names.append(name)
+    assert names == sorted(names, key=order.index), f"out of schema order: {names}"
+    assert all(names.count(n) == 1 for n in names if n not in REPEATABLE), names
+    return names
+
+
+def _check_uri(element: ET.Element) -> None:
+    uri = element.text or ""
+    assert URI.fullmatch(uri), f"<{element.tag.split('}')[1]}> {uri!r}: not an absolute, encoded URI"
+    parts = urlsplit(uri)
+    if parts.scheme == "file":
+        assert parts.netloc in ("", "localhost") and parts.path.startswith("/"), uri
+        assert not parts.fragment and not parts.query, f"{uri}: '#' or '?' in a file name left unencoded"
+
+
 def validate_xspf(text: str) -> ET.Element:
-    """Checks the XSPF 1.0 rules the players rely on; returns the root."""
+    """Checks a document against the XSPF 1.0 rules; returns the root."""
     root = ET.fromstring(text.encode("utf-8"))
-    assert root.tag == f"{{{XSPF_NS}}}playlist" and root.get("version") == "1"
-    children = [c.tag.split("}")[1] for c in root]
-    assert children.count("trackList") == 1
-    assert children == sorted(children, key=PLAYLIST_ORDER.index), children
-    for tag in ("title", "creator", "date"):
-        assert children.count(tag) <= 1
+    assert root.tag == f"{{{XSPF_NS}}}playlist", root.tag
+    assert root.get("version") == "1" and set(root.attrib) <= {"version"}, root.attrib
+    names = _children(root, PLAYLIST_ORDER)
+    assert names.count("trackList") == 1
+    for child in root:
+        name = child.tag.split("}")[1]
+        if name in URI_ELEMENTS:
+            _check_uri(child)
+        if name == "date":
+            assert datetime.fromisoformat(child.text).tzinfo is not None, child.text  # xs:dateTime
     for track in root.find("x:trackList", NS):
         assert track.tag == f"{{{XSPF_NS}}}track"
-        tags = [c.tag.split("}")[1] for c in track]
-        assert tags == sorted(tags, key=TRACK_ORDER.index), tags
-        repeatable = ("location", "identifier", "link", "meta")
-        assert all(tags.count(t) <= 1 for t in TRACK_ORDER if t not in repeatable)
-        for location in track.findall("x:location", NS):
-            uri = location.text
-            assert urlsplit(uri).scheme and " " not in uri and all(ord(c) < 128 for c in uri)
-        duration = track.find("x:duration", NS)
-        if duration is not None:
-            assert duration.text.isdigit()  # xs:nonNegativeInteger, milliseconds
+        _children(track, TRACK_ORDER)
+        for child in track:
+            name = child.tag.split("}")[1]
+            assert name == "extension" or len(child) == 0, f"<{name}> holds elements"
+            if name in URI_ELEMENTS:
+                _check_uri(child)
+            if name == "duration":
+                assert re.fullmatch(r"\d+", child.text), child.text  # xs:nonNegativeInteger, ms
+            if name == "trackNum":
+                assert re.fullmatch(r"[1-9]\d*", child.text), child.text  # xs:positiveInteger
     return root
 
 
@@ -69,6 +104,46 @@ def test_xspf_is_valid_and_round_trips_odd_names(tmp_path):
         assert track.find("x:annotation", NS).text == entry.reason
         assert track.find("x:duration", NS).text == str(round(entry.song.length_s * 1000))
     assert "%2520" in xspf_text("x", songs)  # a literal %20 in a file name is encoded, not kept
+
+
+@pytest.mark.parametrize(("broken", "needle"), [
+    ('version="1"', 'version="0"'),
+    (XSPF_NS, "http://xspf.org/ns/1/"),
+    ("<duration>61500</duration>", "<duration>61.5</duration>"),
+    ("<duration>61500</duration>", "<duration>-1</duration>"),
+    ("file:///", "/"),  # a path, not a URI
+    ("%20", " "),  # unencoded space
+])
+def test_the_validator_rejects_broken_xspf(tmp_path, broken, needle):
+    text = xspf_text("Discover", entries(tmp_path)[:2])
+    assert broken in text
+    with pytest.raises(AssertionError):
+        validate_xspf(text.replace(broken, needle, 1))
+
+
+def test_the_validator_rejects_out_of_order_and_unencoded_hash(tmp_path):
+    text = xspf_text("Discover", entries(tmp_path)[:1])
+    title = re.search(r"\s*<title>Title 0.*?</title>", text).group(0)
+    with pytest.raises(AssertionError, match="schema order"):
+        validate_xspf(text.replace(title, "").replace("<track>", "<track>" + title, 1))
+    with pytest.raises(AssertionError, match="'#'"):
+        validate_xspf(text.replace("%23", "#", 1))
+
+
+def test_symlinked_music_folder_keeps_the_path_the_player_knows(tmp_path, monkeypatch):
+    real = tmp_path / "disk" / "music"
+    real.mkdir(parents=True)
+    (tmp_path / "Music").symlink_to(real)
+    path = tmp_path / "Music" / "Artist" / "a song #1.flac"  # as the player scanned it
+    song = Song(key=path.as_uri(), url=path.as_uri(), path=path, title="A", artist="B", length_s=3.0)
+    entry = Recommendation(song, 1.0, 0.9, "because")
+    uri = location_uri(song)
+    assert uri == path.as_uri() and "/Music/Artist/a%20song%20%231.flac" in uri and "disk" not in uri
+    assert m3u8_text("x", [entry]).splitlines()[-1] == str(path)
+    # a relative path is made absolute against the working folder, still without following links
+    monkeypatch.chdir(tmp_path)
+    relative = Song(key="k", url="k", path=Path("Music/Artist/x.flac"))
+    assert location_uri(relative) == (tmp_path / "Music" / "Artist" / "x.flac").as_uri()
 
 
 def test_m3u8_round_trips_odd_names(tmp_path):
