@@ -18,22 +18,19 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-import numpy as np
-import soundfile as sf
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+# Spawned decoding workers import this file before their initializer sets the thread limits, so
+# it imports only what is light at the top, like the build's own worker module; the rest is
+# imported where it is used.
 from musicrec_desktop.audio._worker import init_worker  # noqa: E402
-from musicrec_desktop.audio.build import build_cache  # noqa: E402
-from musicrec_desktop.audio.cache import ChunkCache, cache_root  # noqa: E402
-from musicrec_desktop.audio.chunks import plan_chunks  # noqa: E402
-from musicrec_desktop.audio.decode import AudioReader, SpanError, resample, to_stereo  # noqa: E402
-from musicrec_desktop.audio.formats import FORMATS  # noqa: E402
-from musicrec_desktop.constants import CROP_MAX_SECONDS, CROP_MIN_SECONDS  # noqa: E402
-from musicrec_desktop.library.song import Song  # noqa: E402
-from musicrec_desktop.paths import DataDirs  # noqa: E402
-from musicrec_desktop.settings import Settings  # noqa: E402
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from musicrec_desktop.audio.cache import ChunkCache
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "audio"
 AUDIO_SUFFIXES = {".mp3", ".ogg", ".flac", ".wav", ".m4a", ".opus"}
@@ -41,6 +38,9 @@ AUDIO_SUFFIXES = {".mp3", ".ogg", ".flac", ".wav", ".m4a", ".opus"}
 
 def decode_song(path: str, also_resample: bool) -> int:
     """Decodes the song's planned spans as the build does; returns samples decoded."""
+    from musicrec_desktop.audio.chunks import plan_chunks
+    from musicrec_desktop.audio.decode import AudioReader, SpanError, resample, to_stereo
+
     total = 0
     with AudioReader(Path(path)) as reader:
         for span in plan_chunks(0.0, reader.info.duration_s):
@@ -74,6 +74,10 @@ def plain_decode(files: list[Path], workers: int, also_resample: bool) -> tuple[
 
 
 def crop_times(cache: ChunkCache, count: int, rng: np.random.Generator) -> np.ndarray:
+    import numpy as np
+
+    from musicrec_desktop.constants import CROP_MAX_SECONDS, CROP_MIN_SECONDS
+
     entries = cache.entries()
     times = []
     for _ in range(count):
@@ -88,6 +92,9 @@ def crop_times(cache: ChunkCache, count: int, rng: np.random.Generator) -> np.nd
 
 
 def generated_songs(folder: Path, count: int) -> list[Path]:
+    import numpy as np
+    import soundfile as sf
+
     rng = np.random.default_rng(0)
     files = []
     for i in range(count):
@@ -104,6 +111,15 @@ def generated_songs(folder: Path, count: int) -> list[Path]:
 
 
 def main() -> None:
+    import numpy as np
+
+    from musicrec_desktop.audio.build import build_cache
+    from musicrec_desktop.audio.cache import ChunkCache, cache_root
+    from musicrec_desktop.audio.formats import FORMATS
+    from musicrec_desktop.library.song import Song
+    from musicrec_desktop.paths import DataDirs
+    from musicrec_desktop.settings import Settings
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=Settings().num_workers)
     parser.add_argument("--songs", type=int, default=17, help="songs to generate without shared audio")

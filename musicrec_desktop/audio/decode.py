@@ -111,7 +111,11 @@ class AudioReader:
             self._file = None
 
     def read_native(self, span: ChunkSpan) -> np.ndarray:
-        """The span at the file's own rate: (n, channels) float32 (ffmpeg gives 2 channels)."""
+        """The span at the file's own rate: (n, channels) float32 (ffmpeg gives 2 channels).
+
+        A span libsndfile fails on is read again through ffmpeg when it is installed: on a
+        damaged frame libsndfile gives up (and fails every later seek), ffmpeg decodes past it.
+        """
         if self._file is None:
             return _ffmpeg_span(self.path, self.info.samplerate, span)
         start = int(round(span.start_s * self.info.samplerate))
@@ -120,8 +124,13 @@ class AudioReader:
             self._file.seek(start)
             return self._file.read(count, dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError) as exc:
-            where = f"{span.start_s:.1f}+{span.length_s:.1f} s"
-            raise SpanError(self.path, f"cannot read {where}: {exc}") from exc
+            reason = f"cannot read {span.start_s:.1f}+{span.length_s:.1f} s: {exc}"
+            if not ffmpeg_available():
+                raise SpanError(self.path, reason) from exc
+            try:
+                return _ffmpeg_span(self.path, self.info.samplerate, span)
+            except SpanError as retry:
+                raise SpanError(self.path, f"{reason}; ffmpeg: {retry.reason}") from exc
 
     def read(self, span: ChunkSpan) -> np.ndarray:
         """The span as 16 kHz stereo: (n, 2) float32 in [-1, 1]."""

@@ -80,6 +80,15 @@ def write_long_silent_wav(path: Path, hours: float, samplerate: int = 8000,
     return path
 
 
+def damage(path: Path, at: float, size: int) -> Path:
+    """Overwrites ``size`` bytes from ``at`` (a fraction of the file's length) with noise."""
+    data = bytearray(path.read_bytes())
+    start = int(len(data) * at)
+    data[start:start + size] = np.random.default_rng(0).bytes(size)
+    path.write_bytes(bytes(data))
+    return path
+
+
 def song(path: Path, key: str | None = None, beginning_s: float = 0.0, length_s: float | None = None) -> Song:
     return Song(key=key or path.as_uri(), url=path.as_uri(), path=path, beginning_s=beginning_s,
                 length_s=length_s)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import fcntl
 import multiprocessing
 import os
+import shutil
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +19,7 @@ from cache_audio_gen import (
     LEFT_HZ,
     RIGHT_HZ,
     checksums,
+    damage,
     have_ffmpeg,
     left_amplitude,
     peak_hz,
@@ -24,12 +30,17 @@ from cache_audio_gen import (
     write_m4a,
 )
 
+from musicrec_desktop.audio import build, decode
+from musicrec_desktop.audio._worker import THREAD_VARIABLES
 from musicrec_desktop.audio.build import build_cache
 from musicrec_desktop.audio.cache import cache_stats
 from musicrec_desktop.audio.chunks import plan_chunks
+from musicrec_desktop.audio.decode import AudioReader, SpanError
 from musicrec_desktop.constants import SAMPLE_RATE
 from musicrec_desktop.errors import CacheError, Cancelled
 from musicrec_desktop.progress import CancelToken
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def assert_time_coded(cache, key, duration, beginning=0.0, tolerance=0.06, gain=1.0):
@@ -96,6 +107,22 @@ def test_without_ffmpeg_an_m4a_is_skipped_as_unsupported(bench, monkeypatch, tmp
     assert bench.skips()[path.as_uri()] == "unsupported_format"
 
 
+@pytest.mark.skipif(not have_ffmpeg(), reason="ffmpeg is not installed")
+def test_spans_libsndfile_fails_on_are_read_through_ffmpeg(bench, monkeypatch, tmp_path):
+    path = write(bench.music / "damaged.flac", 200.0, 44100)
+    damage(path, at=0.35, size=200)  # a broken frame in the second chunk (60-90 s)
+    spans = plan_chunks(0.0, 200.0)
+    with monkeypatch.context() as no_ffmpeg:
+        no_ffmpeg.setenv("PATH", str(tmp_path / "empty"))
+        with AudioReader(path) as reader:  # libsndfile alone: lost sync, then every seek fails
+            assert reader.read(spans[0]).shape == (30 * SAMPLE_RATE, 2)
+            for span in spans[1:]:
+                with pytest.raises(SpanError):
+                    reader.read(span)
+    assert bench.build([song(path)]).cached == 1
+    assert_time_coded(bench.open(), path.as_uri(), 200.0)
+
+
 def test_cue_tracks_sharing_one_file_get_chunks_from_their_own_part(bench):
     path = write(bench.music / "album.flac", 160.0, 44100)
     first = song(path, key=path.as_uri(), beginning_s=0.0, length_s=70.0)
@@ -154,29 +181,69 @@ def test_bad_files_are_skipped_with_a_reason_and_the_build_goes_on(bench):
     rows = bench.skips()
     for name, reasons in bad.items():
         assert rows[(music / name).as_uri()] in reasons, name
-    # A file cut to a third keeps the chunks that are still there, or is skipped for being damaged.
+    # A file cut to a third keeps the chunks that are still there. libsndfile fails on the second
+    # one, which the cut goes through; ffmpeg reads it up to the cut.
     truncated = cache.get((music / "truncated.flac").as_uri())
-    if truncated is None:
-        assert rows[(music / "truncated.flac").as_uri()] in {"decode_error", "undecodable"}
+    if have_ffmpeg():
+        assert truncated.chunk_starts == pytest.approx((10.0, 60.0))
+        assert truncated.chunk_seconds[0] == 30.0 and 5.0 <= truncated.chunk_seconds[1] < 30.0
     else:
-        assert 1 <= truncated.chunks < 4 and max(truncated.chunk_starts) < 200 / 3
+        assert (truncated.chunk_starts, truncated.chunk_seconds) == ((10.0,), (30.0,))
     assert checksums(music) == before
     # Skips are remembered: the next build decodes nothing.
     again = bench.build(songs)
     assert again.attempted == 0 and sum(again.skipped.values()) == sum(report.skipped.values())
 
 
-# Root reads files whatever their permissions, and a drop to another user cannot run this
-# interpreter here (it lives under /root, mode 700): as root this case is skipped, not faked.
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+# Root reads files whatever their permissions; a build started through setpriv without root's two
+# file-access capabilities is refused like any other user (a drop to another user cannot run this
+# interpreter here: it lives under /root, mode 700).
+WITHOUT_FILE_ACCESS = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+BUILD_ONE = ("import sys; from pathlib import Path; from musicrec_desktop.audio.build import build_cache; "
+             "from musicrec_desktop.library.song import Song; from musicrec_desktop.paths import DataDirs; "
+             "from musicrec_desktop.settings import Settings; p = Path(sys.argv[2]); "
+             "build_cache([Song(key=p.as_uri(), url=p.as_uri(), path=p)], "
+             "Settings().replace(cache_format='npy'), DataDirs.under(Path(sys.argv[1])), workers=0)")
+
+
+def _can_drop_file_access() -> bool:
+    return shutil.which("setpriv") is not None and subprocess.run(
+        [*WITHOUT_FILE_ACCESS, "true"], capture_output=True, check=False).returncode == 0
+
+
 def test_unreadable_file_is_skipped(bench):
     path = write(bench.music / "locked.flac", 35.0, 22050)
     path.chmod(0)
     try:
-        bench.build([song(path)])
-        assert bench.skips()[path.as_uri()] == "unreadable"
+        if os.geteuid() != 0:
+            bench.build([song(path)])
+        elif _can_drop_file_access():
+            data = bench.dirs.cache.parent
+            subprocess.run([*WITHOUT_FILE_ACCESS, sys.executable, "-c", BUILD_ONE, str(data), str(path)],
+                           cwd=REPO, check=True, capture_output=True)
+        else:
+            pytest.skip("root reads files whatever their permissions, and setpriv cannot drop that")
+        assert bench.skips() == {path.as_uri(): "unreadable"}
     finally:
         path.chmod(0o644)
+
+
+def test_a_file_the_readability_check_cannot_open_is_skipped_as_unreadable(bench, monkeypatch):
+    locked, other = (write(bench.music / f"{name}.flac", 35.0, 22050) for name in ("locked", "other"))
+
+    def refuse_locked(file, *args, **kwargs):
+        if Path(file) == locked:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(file))
+        return open(file, *args, **kwargs)
+
+    # Only decode's own open: libsndfile and ffmpeg would read the file, as root does.
+    monkeypatch.setattr(decode, "open", refuse_locked, raising=False)
+    songs = [song(locked), song(other)]
+    report = bench.build(songs)
+    assert (report.cached, report.skipped) == (1, {"unreadable": 1})
+    assert bench.skips() == {locked.as_uri(): "unreadable"}
+    again = bench.build(songs)  # recorded: not retried until the file changes
+    assert (again.attempted, again.skipped) == (0, {"unreadable": 1})
 
 
 def test_rebuild_does_no_work_and_changes_are_picked_up(bench):
@@ -238,6 +305,17 @@ def test_a_second_build_at_the_same_time_is_refused(bench):
         fcntl.flock(lock, fcntl.LOCK_EX)
         with pytest.raises(CacheError, match="another cache build"):
             bench.build([song(path)])
+
+
+def test_worker_processes_run_the_jobs_with_one_thread_for_each_numeric_library(monkeypatch):
+    for name in THREAD_VARIABLES:
+        monkeypatch.setenv(name, "7")  # what the workers would inherit from this process
+    pool = build._start_pool(2)  # the pool a build decodes in
+    try:
+        seen = {name: pool.submit(os.getenv, name).result() for name in THREAD_VARIABLES}
+    finally:
+        pool.shutdown()
+    assert seen == dict.fromkeys(THREAD_VARIABLES, "1")
 
 
 def test_worker_processes_build_the_same_cache(bench):
