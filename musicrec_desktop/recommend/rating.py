@@ -1,8 +1,12 @@
-"""The rating model: predicts the person's rating (0..1) of every song from its embedding and the
-implicit signals (plays, skips, Clementine's score), with an honest cross-validated report.
+"""The rating model: predicts the person's rating (0..1) of every song from its embedding and, where
+cross-validation shows they help, the implicit signals (plays, skips, Clementine's score), with an
+honest cross-validated report.
 
 With fewer than ``MIN_RATINGS`` ratings there is too little to learn from: the taste is then the
 similarity to the songs played most and skipped least (``FavouritesModel``).
+
+torch is imported only where a model is trained, used, saved or loaded (``rating_net``): the tray
+imports this module and must stay light.
 """
 
 from __future__ import annotations
@@ -14,15 +18,17 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from scipy import stats
-from torch import nn
 
 from musicrec_desktop.errors import ModelError
 from musicrec_desktop.progress import CancelToken, ProgressCallback, RateMeter, ignore_progress
 from musicrec_desktop.recommend.table import IMPLICIT_FEATURES, SongTable
+
+if TYPE_CHECKING:
+    from musicrec_desktop.recommend.rating_net import RatingNet
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,13 @@ class RatingConfig:
     seed: int = 1234
 
 
+WITH_IMPLICIT = "embeddings + implicit signals"
+EMBEDDINGS_ONLY = "embeddings only"
+MEAN_BASELINE = "mean rating"
+KNN_BASELINE = "k-NN"
+TARGET_PEARSON = 0.4  # the design's target for the out-of-fold correlation
+
+
 @dataclass
 class RatingReport:
     n_rated: int
@@ -51,10 +64,14 @@ class RatingReport:
     fallback: bool  # too few ratings: favourites similarity instead of a rating model
     message: str
     folds: int = 0
-    # out-of-fold correlation of predicted vs true ratings; None when not measured or undefined
+    # out-of-fold correlation of predicted vs true ratings of the model in use; None when not
+    # measured or undefined
     pearson: float | None = None
     spearman: float | None = None
     rmse: float | None = None
+    uses_implicit: bool = True  # the model in use reads the implicit signals (cross-validation chose)
+    # the model with and without the implicit signals, each cross-validated
+    variants: dict[str, dict[str, float | None]] = field(default_factory=dict)
     baselines: dict[str, dict[str, float | None]] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -64,36 +81,22 @@ class RatingReport:
     def summary(self) -> str:
         if self.fallback:
             return self.message
-        lines = [f"rating model: {self.n_rated} rated songs, {self.folds}-fold cross-validation",
-                 f"  model:    {_fmt(self)}"]
-        lines += [f"  {name + ':':9s} {_fmt(m)}" for name, m in self.baselines.items()]
+        lines = [f"rating model: {self.n_rated} rated songs, {self.folds}-fold cross-validation"]
+        rows = {f"model, {name}": m for name, m in self.variants.items()} | self.baselines
+        width = max(map(len, rows)) + 1
+        for name, m in rows.items():
+            lines.append(f"  {name + ':':{width}s} {_fmt(name, m)}")
         lines.append(self.message)
         return "\n".join(lines)
 
 
-def _fmt(m: object) -> str:
-    get = m.get if isinstance(m, dict) else lambda k: getattr(m, k)
+def _fmt(name: str, m: dict[str, float | None]) -> str:
     def num(v: float | None) -> str:
-        return "  n/a" if v is None else f"{v:+.3f}"
-    return f"Pearson {num(get('pearson'))}  Spearman {num(get('spearman'))}  RMSE {num(get('rmse'))}"
-
-
-class RatingNet(nn.Module):
-    """(embedding ++ implicit features) -> rating 0..1."""
-
-    def __init__(self, in_features: int, config: RatingConfig) -> None:
-        super().__init__()
-        self.layers = nn.Sequential(
-            nn.Dropout(config.dropout),
-            nn.Linear(in_features, config.hidden),
-            nn.GELU(),
-            nn.Dropout(config.dropout),
-            nn.Linear(config.hidden, 1),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # x: B x (D + F) -> B ratings
-        return torch.sigmoid(self.layers(x).squeeze(-1))
+        return "  n/a " if v is None else f"{v:+.3f}"
+    if name == MEAN_BASELINE:
+        # one constant per fold: there is nothing for a correlation to measure
+        return f"no correlation (a constant prediction); RMSE {m['rmse']:.3f}"
+    return f"Pearson {num(m['pearson'])}  Spearman {num(m['spearman'])}  RMSE {m['rmse']:.3f}"
 
 
 class RatingModel:
@@ -102,54 +105,51 @@ class RatingModel:
     predicts_rating = True
 
     def __init__(self, net: RatingNet, feature_mean: np.ndarray, feature_std: np.ndarray,
-                 config: RatingConfig, embedding_model: str) -> None:
-        self.net, self.config, self.embedding_model = net.eval(), config, embedding_model
+                 config: RatingConfig, embedding_model: str, uses_implicit: bool = True) -> None:
+        self.net, self.config, self.embedding_model = net, config, embedding_model
         self.feature_mean, self.feature_std = feature_mean, feature_std
+        self.uses_implicit = uses_implicit
 
     @classmethod
     def fit(cls, vectors: np.ndarray, implicit: np.ndarray, ratings: np.ndarray, config: RatingConfig,
-            embedding_model: str, cancel: CancelToken | None = None) -> RatingModel:
+            embedding_model: str, cancel: CancelToken | None = None, *, uses_implicit: bool = True
+            ) -> RatingModel:
         """Trains on rated songs: ``vectors`` R x D, ``implicit`` R x F, ``ratings`` R (0..1)."""
+        from musicrec_desktop.recommend import rating_net
+
+        implicit = implicit if uses_implicit else implicit[:, :0]
         mean, std = implicit.mean(axis=0), implicit.std(axis=0) + 1e-6
-        torch.manual_seed(config.seed)
-        net = RatingNet(vectors.shape[1] + implicit.shape[1], config)
-        x = torch.from_numpy(_features(vectors, implicit, mean, std))
-        y = torch.from_numpy(ratings.astype(np.float32))
-        optimiser = torch.optim.AdamW(net.parameters(), lr=config.learning_rate,
-                                      weight_decay=config.weight_decay)
-        generator = torch.Generator().manual_seed(config.seed)
-        net.train()
-        for _ in range(config.epochs):
-            if cancel is not None:
-                cancel.check()
-            for batch in torch.randperm(len(y), generator=generator).split(config.batch_size):
-                loss = nn.functional.mse_loss(net(x[batch]), y[batch])
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-        return cls(net, mean, std, config, embedding_model)
+        net = rating_net.fit(_features(vectors, implicit, mean, std), ratings, hidden=config.hidden,
+                             dropout=config.dropout, epochs=config.epochs,
+                             learning_rate=config.learning_rate, weight_decay=config.weight_decay,
+                             batch_size=config.batch_size, seed=config.seed, cancel=cancel)
+        return cls(net, mean, std, config, embedding_model, uses_implicit)
 
     def predict(self, table: SongTable) -> np.ndarray:
         """N float32: the predicted rating (0..1) of every song in the table."""
         return self.predict_arrays(table.vectors, table.implicit())
 
     def predict_arrays(self, vectors: np.ndarray, implicit: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(_features(vectors, implicit, self.feature_mean, self.feature_std))
-        with torch.no_grad():
-            return torch.cat([self.net(part) for part in x.split(8192)]).numpy()
+        """M float32 ratings of songs given as ``vectors`` M x D and ``implicit`` M x F."""
+        from musicrec_desktop.recommend import rating_net
+
+        implicit = implicit if self.uses_implicit else implicit[:, :0]
+        return rating_net.predict(self.net, _features(vectors, implicit, self.feature_mean, self.feature_std))
 
     def state(self) -> dict:
         return {"kind": "rating", "config": dataclasses.asdict(self.config),
                 "state_dict": self.net.state_dict(), "feature_mean": self.feature_mean,
                 "feature_std": self.feature_std, "embedding_model": self.embedding_model,
-                "in_features": self.net.layers[1].in_features}
+                "in_features": self.net.in_features, "uses_implicit": self.uses_implicit}
 
     @classmethod
     def from_state(cls, state: dict) -> RatingModel:
+        from musicrec_desktop.recommend import rating_net
+
         config = RatingConfig(**state["config"])
-        net = RatingNet(state["in_features"], config)
-        net.load_state_dict(state["state_dict"])
-        return cls(net, state["feature_mean"], state["feature_std"], config, state["embedding_model"])
+        net = rating_net.from_state(state["state_dict"], state["in_features"], config.hidden, config.dropout)
+        return cls(net, state["feature_mean"], state["feature_std"], config, state["embedding_model"],
+                   state["uses_implicit"])
 
 
 class FavouritesModel:
@@ -197,8 +197,9 @@ def ratings_fingerprint(table: SongTable) -> str:
 
 def train(table: SongTable, config: RatingConfig, *, progress: ProgressCallback = ignore_progress,
           cancel: CancelToken | None = None, cross_validate: bool = True) -> tuple[TasteModel, RatingReport]:
-    """Cross-validates (unless told not to), then fits on every rated song; the fallback below
-    ``MIN_RATINGS``."""
+    """Cross-validates (unless told not to) the model with and without the implicit signals and
+    the baselines, then fits the better model on every rated song; the fallback below
+    ``MIN_RATINGS``. Without cross-validation the implicit signals are used."""
     started = time.monotonic()
     ratings = table.ratings()
     rated = np.flatnonzero(~np.isnan(ratings))
@@ -217,33 +218,56 @@ def train(table: SongTable, config: RatingConfig, *, progress: ProgressCallback 
                                    "not cross-validated; `musicrec train-classifier` measures it",
                                    seconds=time.monotonic() - started)
     folds = min(config.folds, len(rated))
-    fold_of = np.random.default_rng(config.seed).permutation(len(rated)) % folds
-    predicted = {"model": np.zeros_like(y), "mean rating": np.zeros_like(y), "k-NN": np.zeros_like(y)}
     meter = RateMeter(folds + 1)
+    scores = _cross_validate(vectors, implicit, y, config, table.model_id, folds, meter, progress, cancel)
+    # the implicit signals are used where they help: when the model with them cross-validates better
+    uses_implicit = _pearson(scores[WITH_IMPLICIT]) >= _pearson(scores[EMBEDDINGS_ONLY])
+    model = RatingModel.fit(vectors, implicit, y, config, table.model_id, cancel, uses_implicit=uses_implicit)
+    progress(meter.report("rating", folds + 1, "final fit"))
+    used = scores[WITH_IMPLICIT if uses_implicit else EMBEDDINGS_ONLY]
+    best = max((WITH_IMPLICIT, EMBEDDINGS_ONLY, KNN_BASELINE), key=lambda name: _pearson(scores[name]))
+    target = "above" if _pearson(used) > TARGET_PEARSON else "not above"
+    message = (f"measured Pearson {_num(used['pearson'])} ({target} the {TARGET_PEARSON} target), "
+               f"{'with' if uses_implicit else 'without'} the implicit signals (cross-validated: "
+               f"{_num(scores[WITH_IMPLICIT]['pearson'])} with, {_num(scores[EMBEDDINGS_ONLY]['pearson'])} "
+               f"without); best of the models and k-NN: {best}")
+    report = RatingReport(len(rated), len(table), table.model_id, False, message, folds,
+                          uses_implicit=uses_implicit,
+                          variants={name: scores[name] for name in (WITH_IMPLICIT, EMBEDDINGS_ONLY)},
+                          baselines={name: scores[name] for name in (MEAN_BASELINE, KNN_BASELINE)},
+                          seconds=time.monotonic() - started, **used)
+    log.info("%s", report.summary())
+    return model, report
+
+
+def _cross_validate(vectors: np.ndarray, implicit: np.ndarray, y: np.ndarray, config: RatingConfig,
+                    embedding_model: str, folds: int, meter: RateMeter, progress: ProgressCallback,
+                    cancel: CancelToken | None) -> dict[str, dict[str, float | None]]:
+    """Out-of-fold correlation and RMSE of both model variants and both baselines, by name."""
+    fold_of = np.random.default_rng(config.seed).permutation(len(y)) % folds
+    predicted = {name: np.zeros_like(y) for name in (WITH_IMPLICIT, EMBEDDINGS_ONLY, MEAN_BASELINE,
+                                                     KNN_BASELINE)}
     for fold in range(folds):
         if cancel is not None:
             cancel.check()
         test, fit = fold_of == fold, fold_of != fold
-        model = RatingModel.fit(vectors[fit], implicit[fit], y[fit], config, table.model_id, cancel)
-        predicted["model"][test] = model.predict_arrays(vectors[test], implicit[test])
-        predicted["mean rating"][test] = y[fit].mean()
-        predicted["k-NN"][test] = knn_ratings(vectors[fit], y[fit], vectors[test], config.knn_k)
+        for name, uses_implicit in ((WITH_IMPLICIT, True), (EMBEDDINGS_ONLY, False)):
+            model = RatingModel.fit(vectors[fit], implicit[fit], y[fit], config, embedding_model, cancel,
+                                    uses_implicit=uses_implicit)
+            predicted[name][test] = model.predict_arrays(vectors[test], implicit[test])
+        predicted[MEAN_BASELINE][test] = y[fit].mean()
+        predicted[KNN_BASELINE][test] = knn_ratings(vectors[fit], y[fit], vectors[test], config.knn_k)
         progress(meter.report("rating", fold + 1, f"fold {fold + 1} of {folds}"))
-    model = RatingModel.fit(vectors, implicit, y, config, table.model_id, cancel)
-    progress(meter.report("rating", folds + 1, "final fit"))
     scores = {name: correlation(p, y) for name, p in predicted.items()}
     # the mean is one constant per fold: pooled, its "correlation" only reflects which fold a song
     # fell in (negative by construction), so only its RMSE is reported
-    scores["mean rating"].update(pearson=None, spearman=None)
-    best = max(("model", "k-NN"), key=lambda n: scores[n]["pearson"] or -1.0)
-    target = "above" if (scores["model"]["pearson"] or -1) > 0.4 else "below"
-    message = (f"measured Pearson {_num(scores['model']['pearson'])} ({target} the 0.4 target); "
-               f"best of model and k-NN: {best}")
-    report = RatingReport(len(rated), len(table), table.model_id, False, message, folds,
-                          baselines={k: v for k, v in scores.items() if k != "model"},
-                          seconds=time.monotonic() - started, **scores["model"])
-    log.info("%s", report.summary())
-    return model, report
+    scores[MEAN_BASELINE].update(pearson=None, spearman=None)
+    return scores
+
+
+def _pearson(score: dict[str, float | None]) -> float:
+    """Pearson for comparisons: an undefined one (a constant prediction) ranks below any measured."""
+    return -math.inf if score["pearson"] is None else score["pearson"]
 
 
 def _num(v: float | None) -> str:
@@ -281,18 +305,20 @@ def model_path(models_dir: Path) -> Path:
 
 
 def save(path: Path, model: TasteModel, report: RatingReport, fingerprint: str) -> None:
-    """One file with the model (or the fallback's favourites), its report and what it was fit on."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save({"model": model.state(), "report": report.to_dict(), "fingerprint": fingerprint,
-                "features": IMPLICIT_FEATURES}, tmp)
-    tmp.replace(path)
+    """One file with the model (or the fallback's favourites), its report and what it was fit on,
+    written atomically."""
+    from musicrec_desktop.recommend import rating_net
+
+    rating_net.save(path, {"model": model.state(), "report": report.to_dict(), "fingerprint": fingerprint,
+                           "features": IMPLICIT_FEATURES})
 
 
 def load(path: Path) -> tuple[TasteModel, RatingReport, str]:
     """(model, report, fingerprint) as saved; ``ModelError`` when the file is unreadable."""
+    from musicrec_desktop.recommend import rating_net
+
     try:
-        saved = torch.load(path, weights_only=False)
+        saved = rating_net.load(path)
         state = saved["model"]
         model = (RatingModel.from_state(state) if state["kind"] == "rating"
                  else FavouritesModel(state["favourite_keys"], state["embedding_model"]))

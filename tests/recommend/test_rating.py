@@ -1,6 +1,8 @@
+import subprocess
+import sys
+
 import numpy as np
 import pytest
-import torch
 
 from musicrec_desktop.recommend import rating
 from musicrec_desktop.recommend.service import Recommender, train_rating_model
@@ -18,12 +20,26 @@ def test_rating_model_learns_the_taste_and_reports_baselines(library):
     assert report.pearson > 0.6 and report.spearman > 0.6
     assert report.baselines["k-NN"]["pearson"] > 0.6
     # the mean rating is a constant prediction: correlation undefined, RMSE measured
-    assert report.baselines["mean rating"]["pearson"] is None
-    assert report.rmse < report.baselines["mean rating"]["rmse"]
+    mean = report.baselines["mean rating"]
+    assert mean["pearson"] is None and mean["spearman"] is None
+    assert report.rmse < mean["rmse"]
+    # with and without the implicit signals, both measured; the better one is in use
+    both = report.variants
+    assert set(both) == {rating.WITH_IMPLICIT, rating.EMBEDDINGS_ONLY}
+    assert all(v["pearson"] is not None for v in both.values())
+    assert report.uses_implicit == (both[rating.WITH_IMPLICIT]["pearson"]
+                                    >= both[rating.EMBEDDINGS_ONLY]["pearson"])
+    in_use = both[rating.WITH_IMPLICIT if report.uses_implicit else rating.EMBEDDINGS_ONLY]
+    assert report.pearson == in_use["pearson"]
+    text = report.summary()
+    mean_row = f"mean rating: no correlation (a constant prediction); RMSE {mean['rmse']:.3f}"
+    assert mean_row in " ".join(text.split())  # the columns are padded
+    assert "model, embeddings only:" in text and "model, embeddings + implicit signals:" in text
     saved = rating.model_path(library.ctx.dirs.models)
     assert saved.exists()
     model, loaded_report, _ = rating.load(saved)
     assert loaded_report.pearson == pytest.approx(report.pearson)
+    assert model.uses_implicit == report.uses_implicit
     with EmbeddingStore(library.ctx.dirs.embeddings_db) as store:
         table = SongTable.from_store(library.scan.songs, store)
     predicted = model.predict(table)
@@ -35,16 +51,22 @@ def test_rating_model_learns_the_taste_and_reports_baselines(library):
 
 def test_few_ratings_fall_back_to_favourites(tmp_path):
     lib = build_library(tmp_path, rated_artists=2)  # 8 ratings
-    plays = {s.key: {"playcount": 40, "skipcount": 0} for s in lib.scan.songs if s.artist == "Artist 5"}
-    replace_songs(lib, plays)
+    # only Artist 5 is played; the 8 rated songs sit at 2.5 stars: neither liked nor disliked
+    changes = {s.key: {"playcount": 0, "skipcount": 0} for s in lib.scan.songs}
+    changes |= {s.key: {"playcount": 0, "rating": 0.5} for s in lib.scan.songs if s.rating is not None}
+    changes |= {s.key: {"playcount": 40, "skipcount": 0} for s in lib.scan.songs if s.artist == "Artist 5"}
+    replace_songs(lib, changes)
     report = train_rating_model(lib.ctx.settings, lib.ctx.dirs, lib.scan)
     assert report.fallback and report.n_rated == 8
     assert "only 8 rated songs" in report.message and "at least 30" in report.message
-    rec = Recommender.open(lib.ctx, lib.scan)
-    top = rec.recommended(6, seed=1)
+    model, _, _ = rating.load(rating.model_path(lib.ctx.dirs.models))
+    artist5 = {s.key for s in lib.scan.songs if s.artist == "Artist 5"}
+    assert set(model.favourite_keys) == artist5  # the only songs with plays
+    top = Recommender.open(lib.ctx, lib.scan).recommended(6, seed=1)
     assert all(r.predicted_rating is None for r in top)
-    # the most played artist's style ranks first (its own songs are "rarely played" no more)
-    assert top[0].song.artist in {"Artist 4", "Artist 5", "Artist 6"} or "Artist 5" in top[0].reason
+    # the taste is Artist 5's style: its songs come first, as many as the artist cap (2) allows
+    assert [r.song.artist for r in top[:2]] == ["Artist 5", "Artist 5"]
+    assert sum(r.song.artist == "Artist 5" for r in top) == 2
 
 
 def test_stale_model_is_retrained_when_ratings_change(library):
@@ -60,10 +82,42 @@ def test_stale_model_is_retrained_when_ratings_change(library):
     assert rec.report.n_rated == 40
 
 
+def test_a_failed_save_keeps_the_previous_model_and_leaves_no_temporary_file(library):
+    with EmbeddingStore(library.ctx.dirs.embeddings_db) as store:
+        table = SongTable.from_store(library.scan.songs, store)
+    model, report = rating.train(table, rating.RatingConfig(epochs=2), cross_validate=False)
+    path = library.ctx.dirs.models / "rating_model.pt"
+    rating.save(path, model, report, "first")
+    report.baselines["broken"] = {"pearson": lambda: None}  # cannot be pickled
+    with pytest.raises(AttributeError):
+        rating.save(path, model, report, "second")
+    assert rating.load(path)[2] == "first"
+    assert [p.name for p in path.parent.iterdir()] == ["rating_model.pt"]
+
+
 def test_knn_and_correlation_helpers():
     train = np.eye(3, dtype=np.float32)
-    got = rating.knn_ratings(train, np.array([0.2, 0.6, 1.0], dtype=np.float32), train[[2]], k=1)
-    assert got == pytest.approx([1.0], abs=1e-4)
+    stars = np.array([0.2, 0.6, 1.0], dtype=np.float32)
+    assert rating.knn_ratings(train, stars, train[[2]], k=1) == pytest.approx([1.0], abs=1e-4)
+    # equally similar to songs 0 and 1, orthogonal to song 2: the mean of 0.2 and 0.6
+    between = np.array([[1, 1, 0]], dtype=np.float32) / np.sqrt(2)
+    assert rating.knn_ratings(train, stars, between, k=2) == pytest.approx([0.4], abs=1e-5)
     c = rating.correlation(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0]))
-    assert c["spearman"] == pytest.approx(1.0) and 0.9 < c["pearson"] < 1.0
-    assert torch.get_num_threads() >= 1
+    # cov = 3, sd_x = sqrt(2), sd_y = sqrt(42/9): r = 3 / sqrt(2 * 42 / 9) = 0.981981
+    assert c["pearson"] == pytest.approx(0.981981, abs=1e-6)
+    assert c["spearman"] == pytest.approx(1.0)
+    assert c["rmse"] == pytest.approx(np.sqrt(1 / 3))  # errors 0, 0, 1
+    constant = rating.correlation(np.array([0.5, 0.5, 0.5]), np.array([0.2, 0.6, 1.0]))
+    # errors 0.3, -0.1, -0.5
+    assert constant["pearson"] is None and constant["rmse"] == pytest.approx(np.sqrt(0.35 / 3))
+
+
+@pytest.mark.parametrize("module", [
+    "musicrec_desktop.recommend.service",  # what the tray opens for "Play recommended" and radio
+    "musicrec_desktop.recommend.rating",
+    "musicrec_desktop.recommend.evaluate",
+])
+def test_importing_the_recommendations_does_not_load_torch(module):
+    code = f"import sys, {module}; assert 'torch' not in sys.modules, 'torch was imported'"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

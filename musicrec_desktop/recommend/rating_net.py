@@ -1,0 +1,106 @@
+"""The rating network, its training loop and its file format: the part of the rating model that
+needs torch. ``rating`` imports this module only when a model is trained, used, saved or loaded,
+so that the tray and the companion can import the recommendations without loading torch.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from musicrec_desktop.progress import CancelToken
+
+
+class RatingNet(nn.Module):
+    """Scaled features (embedding ++ implicit signals) -> rating 0..1."""
+
+    def __init__(self, in_features: int, hidden: int, dropout: float) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Dropout(dropout),  # on the input too, so no single embedding dimension dominates
+            nn.Linear(in_features, hidden),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, 1),
+        )
+
+    @property
+    def in_features(self) -> int:
+        return self.layers[1].in_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: B x F -> B ratings
+        return torch.sigmoid(self.layers(x).squeeze(-1))
+
+
+def fit(x: np.ndarray, y: np.ndarray, *, hidden: int, dropout: float, epochs: int, learning_rate: float,
+        weight_decay: float, batch_size: int, seed: int, cancel: CancelToken | None = None) -> RatingNet:
+    """Trains a net on ``x`` (R x F float32 features) to predict ``y`` (R ratings 0..1)."""
+    torch.manual_seed(seed)
+    net = RatingNet(x.shape[1], hidden, dropout)
+    features, targets = torch.from_numpy(x), torch.from_numpy(y.astype(np.float32))
+    optimiser = torch.optim.AdamW(net.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    generator = torch.Generator().manual_seed(seed)
+    net.train()
+    with _one_thread():
+        for _ in range(epochs):
+            if cancel is not None:
+                cancel.check()
+            for batch in torch.randperm(len(targets), generator=generator).split(batch_size):
+                loss = nn.functional.mse_loss(net(features[batch]), targets[batch])
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+    return net.eval()
+
+
+def predict(net: RatingNet, x: np.ndarray) -> np.ndarray:
+    """N float32 ratings for ``x`` (N x F float32 features)."""
+    with torch.no_grad(), _one_thread():
+        return torch.cat([net(part) for part in torch.from_numpy(x).split(8192)]).numpy()
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Runs torch on one thread meanwhile. Batches of 32 songs through a 64-unit layer are too
+    small to share: on a busy two-core machine the second thread waits for a core and a
+    cross-validated training took 9.7 s instead of 0.3 s (measured, 40 ratings). torch's thread
+    count is process-wide, so it is restored at once."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def from_state(state_dict: dict, in_features: int, hidden: int, dropout: float) -> RatingNet:
+    net = RatingNet(in_features, hidden, dropout)
+    net.load_state_dict(state_dict)
+    return net.eval()
+
+
+def save(path: Path, payload: dict) -> None:
+    """Writes ``payload`` with ``torch.save`` so that readers see the old file or the new one: a
+    temporary file of its own (two writers never share one) renamed over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(payload, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path) -> dict:
+    # weights_only=False: the payload holds numpy arrays and the report; the file is our own
+    return torch.load(path, weights_only=False)
