@@ -47,28 +47,32 @@ def route_signals(parent: QObject, on_signal: Callable[[], None]) -> QSocketNoti
     return notifier
 
 
-def run_tray(ctx: AppContext, update_on_start: bool = True) -> int:
+def run_tray(ctx: AppContext, update_on_start: bool = True, request: str = "show") -> int:
+    """Starts the tray, or hands ``request`` (one of ``REQUESTS``) to the one already running."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("musicrec")
     app.setApplicationDisplayName("musicrec")
     app.setQuitOnLastWindowClosed(False)  # closing a window must not end the tray
     name = server_name(ctx.dirs.config)
-    if send(name, "show") is not None:
-        log.info("musicrec is already running; it was asked to show itself")
+    if send(name, request) is not None:
+        log.info("musicrec is already running; it was asked for %r", request)
         return 0
 
     ctx.dirs.create()
     tray = TrayApp(ctx)
     tray.show()
-    instance = SingleInstance(name, lambda _message: f"ok {tray.status}", tray)
+    instance = SingleInstance(name, lambda _message: tray.status_line(), tray)
     if not instance.listen():  # another launch won the race
         tray.shutdown()
-        return 0 if send(name, "show") is not None else 1
-    instance.message.connect(lambda message: tray.show_progress() if message == "show" else None)
+        return 0 if send(name, request) is not None else 1
+    instance.message.connect(tray.handle_request)
     route_signals(tray, tray.quit)
     app.aboutToQuit.connect(tray.shutdown)
     _wait_for_system_tray(tray, TRAY_WAIT_S)
-    log.info("tray started: %s", tray.start_up(update_on_start))
+    # A rebuild asked for now brings the library in anyway.
+    log.info("tray started: %s", tray.start_up(update_on_start and request != "rebuild"))
+    if request != "show":
+        tray.handle_request(request)
     code = app.exec()
     instance.close()
     return code

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 LONG_WORK_S = 20.0  # a run that took longer than this ends with a notification
 STARTUP_UPDATE_S = 30  # bring in what changed while the tray was closed, once the desktop settled
 RADIO_START, RADIO_STOP = "Radio from current song", "Stop radio"
+# What another launch may ask the running tray for (``musicrec tray [--rebuild | ...]``).
+REQUESTS = ("show", "status", "rebuild", "play-recommended", "radio")
 STAGE_TITLES = {"library": "Reading the library", "cache": "Caching songs",
                 "encoder": "Training the encoder", "embed": "Embedding songs",
                 "rating": "Learning your ratings", "recommend": "Making recommendations"}
@@ -491,6 +493,30 @@ class TrayApp(QObject):
             return
         log.info("library changed (%s): updating", what)
         self.worker.start("update")
+
+    # -- other launches --------------------------------------------------------------------------
+    def handle_request(self, request: str) -> None:
+        """Does what another launch asked for: a second ``musicrec tray`` or a desktop action."""
+        if request == "show":
+            self.show_progress()
+        elif request == "rebuild":
+            if self.start_work("rebuild"):
+                self.show_progress()
+        elif request == "play-recommended":
+            self.play_recommended()
+        elif request == "radio":
+            self.radio_from_current()
+        elif request != "status":
+            log.warning("another launch asked for %r, which this version does not know", request)
+
+    def status_line(self) -> str:
+        """The answer to another launch: the status and the windows open (``bench/tray.py``)."""
+        windows = [name for name, window in (("progress", self._progress_window),
+                                             ("report", self._report_window),
+                                             ("settings", self._settings_dialog),
+                                             ("demo offer", self._demo_offer))
+                   if window is not None and window.isVisible()]
+        return f"ok {self.status}; windows: {', '.join(windows) or 'none'}"
 
     # -- life cycle ------------------------------------------------------------------------------
     def show(self) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from PySide6.QtWidgets import QApplication
@@ -408,3 +410,72 @@ def test_a_configured_library_is_not_offered_the_demo(qtbot, tray):
     assert not tray.library_unset()
     assert tray.start_up(update_on_start=False) == "asked for a first build"
     assert tray._demo_offer is None
+
+
+def test_requests_from_other_launches_reach_the_tray(qtbot, tray):
+    """What ``musicrec tray`` and the desktop actions (``tray --rebuild`` ...) ask the running tray."""
+    assert tray.status_line() == "ok idle; windows: none"
+    tray.handle_request("show")
+    assert tray.progress_window().isVisible() and tray.status_line() == "ok idle; windows: progress"
+    with qtbot.waitSignal(tray.worker.started, timeout=10_000) as started:
+        tray.handle_request("rebuild")
+    assert started.args[0] == "rebuild"
+    qtbot.waitUntil(lambda: not tray.worker.busy, timeout=20_000)
+    tray.handle_request("play-recommended")
+    qtbot.waitUntil(lambda: tray.player.calls == [("play_recommended",)], timeout=5000)
+    with qtbot.waitSignal(tray.radio_changed, timeout=5000,
+                          check_params_cb=lambda text: text.endswith("songs added")):
+        tray.handle_request("radio")
+    tray.handle_request("status")  # only answered; does nothing
+    tray.handle_request("fly")  # from a newer version: ignored
+    assert [c[0] for c in tray.player.calls] == ["play_recommended", "radio_from_current"]
+    tray.progress_window().close()
+
+
+def test_a_second_tray_process_makes_the_first_show_itself_and_rebuild(qapp, tmp_path):
+    """Real ``musicrec tray`` processes, offscreen: a second launch shows the first one's window
+    and ends; ``tray --rebuild`` makes the first one run (here a library that fails at once)."""
+    from musicrec_desktop.app.single_instance import send
+    from musicrec_desktop.paths import DataDirs
+    from musicrec_desktop.settings import Settings
+
+    data = tmp_path / "data"
+    dirs = DataDirs.under(data).create()
+    Settings(player="strawberry", database_path=str(tmp_path / "gone" / "strawberry.db"),
+             notifications=False).save(dirs.settings_file)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path / "home"),
+           "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    command = [sys.executable, "-m", "musicrec_desktop", "--data-dir", str(data), "tray"]
+    name = server_name(dirs.config)
+
+    def status_when(condition, what: str) -> str:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            reply = send(name, "status", 500)
+            if reply is not None and condition(reply):
+                return reply
+            assert first.poll() is None, first.communicate()[1][-2000:]
+            time.sleep(0.1)
+        raise AssertionError(f"the first tray never got to {what}: last said {reply!r}")
+
+    first = subprocess.Popen([*command, "--no-update"], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert status_when(bool, "answering") == "ok idle; windows: none"
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 0, second.stderr
+        status_when(lambda reply: reply == "ok idle; windows: progress", "showing its window")
+
+        rebuild = subprocess.run([*command, "--rebuild"], env=env, capture_output=True, text=True,
+                                 timeout=60)
+        assert rebuild.returncode == 0, rebuild.stderr
+        status_when(lambda reply: reply.startswith("ok error"), "running the rebuild")
+        assert first.poll() is None  # the second launches ended; the first runs on
+    finally:
+        first.send_signal(signal.SIGTERM)
+        try:
+            code = first.wait(60)
+        except subprocess.TimeoutExpired:
+            first.kill()
+            raise
+    assert code == 0

@@ -103,7 +103,7 @@ tray = TrayApp(make_ctx(Path(sys.argv[1])),
                pipelines=lambda kind: Pipeline([CountStage("encoder", int(sys.argv[2]))]))
 before = sys.getrefcount(True)
 tray.worker.finished.connect(lambda report, error: app.quit())
-tray.start_work("run")
+tray.worker.start("run")
 app.exec()
 print(sys.getrefcount(True) - before)
 tray.shutdown()

@@ -83,9 +83,14 @@ def test_actions_are_the_promised_ones():
     main = entry("musicrec.desktop")
     actions = main["Desktop Entry"]["Actions"].strip(";").split(";")
     names = {main[f"Desktop Action {a}"]["Name"]: main[f"Desktop Action {a}"]["Exec"] for a in actions}
-    assert names == {"Play Recommended": "musicrec play-recommended",
-                     "Radio From Current Song": "musicrec radio --from-current",
-                     "Rebuild Model": "musicrec run"}
+    # Each goes through the tray (started when it is not running), never a second process that
+    # would train or play beside it.
+    assert names == {"Play Recommended": "musicrec tray --play-recommended",
+                     "Radio From Current Song": "musicrec tray --radio",
+                     "Rebuild Model": "musicrec tray --rebuild"}
+    parser = build_parser()
+    requests = {parser.parse_args(shlex.split(line)[1:]).request for line in names.values()}
+    assert requests == {"play-recommended", "radio", "rebuild"}
 
 
 def png_size(path: Path) -> tuple[int, int]:
