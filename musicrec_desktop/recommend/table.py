@@ -79,11 +79,19 @@ class SongTable:
 
 
 def normalised_name(song: Song) -> str:
-    """Artist and title folded for near-duplicate checks: the same song on several albums."""
-    text = f"{song.artist}|{song.title}".casefold()
-    text = unicodedata.normalize("NFKD", text)
+    """Artist and title folded for near-duplicate checks: the same song on several albums.
+
+    A song without an artist or a title (or one of only punctuation) gets a name of its own:
+    untagged songs are not all one song.
+    """
+    artist, title = _fold(song.artist), _fold(song.title)
+    return f"{artist}|{title}" if artist and title else f"\0{song.key}"
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.casefold())
     text = "".join(c for c in text if not unicodedata.combining(c))
     # "(Remastered 2011)", "[Live]", "- 2009 Remaster" are versions of the same recording
     text = re.sub(r"\s*[\(\[][^\)\]]*[\)\]]", "", text)
     text = re.sub(r"\s+-\s+.*remaster.*$", "", text)
-    return re.sub(r"[^\w|]+", "", text)
+    return re.sub(r"\W+", "", text)

@@ -2,10 +2,17 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from musicrec_desktop.errors import NotReadyError
 from musicrec_desktop.library.song import Song
 from musicrec_desktop.recommend import playlists
+from musicrec_desktop.recommend.radio import ARTIST_GAP
+from musicrec_desktop.recommend.ranking import Ranker
+from musicrec_desktop.recommend.rating import FavouritesModel
 from musicrec_desktop.recommend.service import RadioSession, Recommender
+from musicrec_desktop.recommend.table import SongTable, normalised_name
+from musicrec_desktop.settings import Settings
 
 from .conftest import DAY, NOW, add_songs, build_library, replace_songs
 
@@ -75,12 +82,16 @@ def test_radio_never_repeats_and_spreads_artists(library):
     keys = [s.key for s in queued]
     assert len(keys) == len(set(keys)) and seed.key not in keys
     assert session.queued == keys
-    # dislikes (two stars or less) are never played; everything else is reached in the end
+    # dislikes (two stars or less) are never played
     disliked = {s.key for s in library.scan.songs if s.rating is not None and s.rating <= 0.4}
     assert not disliked & set(keys)
+    # the artist gap holds across batches, from the seed on: three other artists between two songs
+    # of one artist; the radio rather stops than breaks it
     artists = [seed.artist] + [s.artist for s in queued]
-    gaps_ok = sum(artists[i] not in artists[max(0, i - 3):i] for i in range(1, len(artists)))
-    assert gaps_ok >= len(queued) - 10  # the artist gap only gives way once the library runs dry
+    assert all(artists[i] not in artists[max(0, i - ARTIST_GAP):i] for i in range(1, len(artists)))
+    # it ran until the gap left nothing: every song it never reached is by one of the last artists
+    left = [s for s in library.scan.songs if s.key not in {seed.key, *keys, *disliked}]
+    assert left and {s.artist for s in left} <= set(artists[-ARTIST_GAP:])
     # continuing from a saved session (e.g. the companion restarting) keeps the no-repeat rule
     restored = RadioSession.from_dict(session.to_dict())
     more, _ = rec.radio("ignored when a session is given", 5, restored)
@@ -89,12 +100,8 @@ def test_radio_never_repeats_and_spreads_artists(library):
 
 def test_radio_seed_must_be_known(library):
     rec = Recommender.open(library.ctx, library.scan)
-    try:
+    with pytest.raises(NotReadyError, match="musicrec embed"):
         rec.radio(str(Path("/nowhere/song.flac")), 5)
-    except Exception as exc:  # noqa: BLE001 - checked below
-        assert "musicrec embed" in str(exc)
-    else:
-        raise AssertionError("an unknown seed must be refused")
 
 
 def test_generated_playlists(tmp_path):
@@ -128,3 +135,37 @@ def test_untagged_songs_do_not_share_one_artist_slot():
     tagged = Song(key="file:///c.flac", url="file:///c.flac", path=None, artist=" Björk ")
     assert _artist(a) != _artist(b)
     assert _artist(tagged) == "björk"
+
+
+def test_untagged_songs_are_not_near_duplicates_of_each_other(tmp_path):
+    untagged = [Song(key=f"file:///m/track{i:02d}.flac", url=f"file:///m/track{i:02d}.flac", path=None)
+                for i in range(3)]
+    no_title = Song(key="file:///m/x.flac", url="file:///m/x.flac", path=None, artist="Someone")
+    names = [normalised_name(s) for s in [*untagged, no_title]]
+    assert len(set(names)) == 4
+    tagged = Song(key="k", url="k", path=None, artist="Sigur Rós", title="Hoppípolla (Remastered 2011)")
+    assert normalised_name(tagged) == "sigurros|hoppipolla"
+    # in a real list: four untagged songs near the loved style all make it, not just one of them
+    lib = build_library(tmp_path)
+    loved = lib.vectors[next(s.key for s in lib.scan.songs if s.artist == "Artist 0")]
+    rng = np.random.default_rng(3)
+    paths = [lib.music / f"track {i}.flac" for i in range(4)]
+    new = [Song(key=p.as_uri(), url=p.as_uri(), path=p) for p in paths]
+    add_songs(lib, [(song, loved + 0.3 * rng.standard_normal(len(loved))) for song in new])
+    lib.ctx.settings = lib.ctx.settings.replace(artist_cap=8)
+    keys = {r.song.key for r in Recommender.open(lib.ctx, lib.scan).recommended(60, seed=1)}
+    assert {s.key for s in new} <= keys
+
+
+def test_mmr_prefers_a_different_song_over_a_near_copy_of_one_already_picked():
+    picked_first = np.array([1.0, 0.0, 0.0])
+    near_copy = np.array([0.95, np.sqrt(1 - 0.95**2), 0.0])  # cosine 0.95: below the duplicate rule
+    different = np.array([0.0, 0.0, 1.0])
+    songs = [Song(key=k, url=k, path=None, title=k, artist=f"artist {k}") for k in ("a", "a2", "b")]
+    table = SongTable("m", songs, np.stack([picked_first, near_copy, different]).astype(np.float32))
+    ranker = Ranker(table, FavouritesModel([], "m"), Settings(artist_cap=5))
+    relevance = np.array([1.0, 0.95, 0.8])
+    rows = np.arange(3)
+    # lambda 0.7: a2 scores 0.7 * 0.95 - 0.3 * 0.95 = 0.38, b scores 0.7 * 0.8 - 0.3 * 0 = 0.56
+    assert ranker.select(rows, relevance, 3, mmr_lambda=0.7) == [0, 2, 1]
+    assert ranker.select(rows, relevance, 3, mmr_lambda=1.0) == [0, 1, 2]  # relevance alone
