@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication
@@ -346,20 +347,61 @@ def test_library_changes_wait_for_the_first_build(qtbot, ctx, music):
         tray.shutdown()
 
 
-def test_the_tray_and_its_windows_start_without_torch(ctx):
-    """torch is imported when work starts, not when the tray starts."""
-    code = (
-        "import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]);"
-        "from musicrec_desktop.context import AppContext; from musicrec_desktop.app.tray import TrayApp;"
-        "tray = TrayApp(AppContext.open(sys.argv[1])); tray.show(); tray.show_settings();"
-        "tray.show_progress(); tray.show_report(); tray.report_window().wait_for_map();"
-        "tray.fill_playlists(); tray.restart_watcher(); app.processEvents(); tray.shutdown();"
-        "print(sorted(m for m in ('torch', 'faiss', 'nnAudio') if m in sys.modules))")
+IDLE_TRAY = """
+import sys
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from musicrec_desktop.context import AppContext
+from musicrec_desktop.app.tray import TrayApp
+
+def heavy():
+    return sorted(m for m in ("torch", "faiss", "nnAudio") if m in sys.modules)
+
+ctx = AppContext.open(sys.argv[1])
+ctx.settings = ctx.settings.replace(watch_library=True)
+tray = TrayApp(ctx, watch_quiet_s=0.2)
+tray.show()
+print("started:", heavy(), tray.start_up(update_on_start=True, delay_s=0))
+tray.worker.finished.connect(lambda report, error: app.quit())
+app.exec()  # the start-up update: everything is up to date
+print("after the start-up update:", heavy(), tray.worker.kind, tray.status_text)
+tray.show_settings(); tray.show_progress(); tray.show_report(); tray.report_window().wait_for_map()
+tray.fill_playlists()
+print("windows:", heavy(), tray.watcher is not None)
+tray.shutdown()
+"""
+
+
+def test_the_tray_its_windows_and_an_idle_update_run_without_torch(ctx):
+    """torch is imported when work needs it, not when the tray starts, opens its windows, watches
+    the library or finds at start-up that everything is up to date (as after a night idle)."""
+    from musicrec_desktop.library import load_library
+    from musicrec_desktop.pipeline import (
+        CacheStage,
+        EmbedStage,
+        LibraryStage,
+        Pipeline,
+        RatingStage,
+        RecommendStage,
+        StageRecord,
+    )
+
+    Pipeline([LibraryStage(), CacheStage()]).run(ctx)
+    state = PipelineState.load(state_path(ctx))
+    state.scan = load_library(ctx.settings, ctx.dirs)
+    state.done["encoder"] = StageRecord("trained", time.time())
+    for stage in (EmbedStage(), RatingStage(), RecommendStage()):  # as a finished build leaves them
+        state.done[stage.name] = StageRecord(stage.fingerprint(ctx, state), time.time())
+    state.save(state_path(ctx))
+
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    out = subprocess.run([sys.executable, "-c", code, str(ctx.dirs.config.parent)], capture_output=True,
-                         text=True, timeout=60, env=env)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().splitlines()[-1] == "[]"
+    out = subprocess.run([sys.executable, "-c", IDLE_TRAY, str(ctx.dirs.config.parent)], capture_output=True,
+                         text=True, timeout=120, env=env, cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.strip().splitlines()
+    assert lines[-3:] == ["started: [] updating",
+                          "after the start-up update: [] None Everything is up to date.",
+                          "windows: [] True"]
 
 
 @pytest.fixture
