@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_desktop.library import load_library
-    from musicrec_desktop.recommend.evaluate import evaluate, history_plays, summary
+    from musicrec_desktop.recommend.evaluate import evaluate, history_events, summary
     from musicrec_desktop.recommend.rating import RatingConfig
     from musicrec_desktop.recommend.service import _table
 
@@ -26,8 +26,9 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     table = _table(ctx.dirs, scan)
     events = None
     if ctx.dirs.history_db.exists():
-        events = history_plays(ctx.dirs.history_db, {s.url: s.key for s in scan.songs})
-    result = evaluate(table, events, config=RatingConfig(epochs=ctx.settings.rating_epochs))
+        events = history_events(ctx.dirs.history_db, {s.url: s.key for s in scan.songs})
+    config = RatingConfig(epochs=ctx.settings.rating_epochs, seed=ctx.settings.seed)
+    result = evaluate(table, events, config=config)
     if args.json:
         print_json(result)
     else:

@@ -1,15 +1,17 @@
 """Honest offline evaluation with a time-based split.
 
-Protocol (one person): a cut-off time splits the listening. Test events are plays after it: from
-the listening history when it has events, else each song's ``lastplayed``. Nothing after the cut-off
-may reach training, and the player only keeps *current* counters: a song played after the cut-off
-has a play count, skip count, score and rating that may include that later listening, and we cannot
-tell which part came before. Such songs are therefore stripped of *all* their signals in the
-training view (treated as never played and unrated), which leaks nothing at the price of also
-hiding their older plays. Ratings carry no date; a rating of a song not played after the cut-off
-is taken as training information. Candidates are the songs the person had not played or rated in
-the training view ("discovery"), and every method ranks the same candidates. Metrics per test
-event (relevant = that song), with Student-t 95 % intervals over test events.
+Protocol (one person): a cut-off time splits the listening. Test events are the plays completed
+after it: "finish" events of the listening history when it has any (a play recorded as start and
+finish counts once; a start that was skipped is no play), else each song's ``lastplayed``. Nothing
+after the cut-off may reach training, and the player only keeps *current* counters: a song with
+any event after the cut-off (started, finished or skipped) has a play count, skip count, score and
+rating that may include that later listening, and we cannot tell which part came before. Such
+songs are therefore stripped of *all* their signals in the training view (treated as never played
+and unrated), which leaks nothing at the price of also hiding their older plays. Ratings carry no
+date; a rating of a song untouched after the cut-off is taken as training information. Candidates
+are the songs the person had not played or rated in the training view ("discovery"), and every
+method ranks the same candidates. Metrics per test event (relevant = that song), with Student-t
+95 % intervals over test events.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -29,48 +33,93 @@ from musicrec_desktop.recommend.table import SongTable
 log = logging.getLogger(__name__)
 
 KS = (10, 50)
+MIN_PLAYS = 10
+PLAY = "finish"  # the listening history's kind for a play heard to the end
 
 
-def evaluate(table: SongTable, events: list[tuple[str, float]] | None = None, *, test_fraction: float = 0.2,
-             ks: tuple[int, ...] = KS, config: rating.RatingConfig | None = None) -> dict:
-    """``events``: (song key, epoch) plays from the listening history, or None to use lastplayed."""
-    songs = table.songs
-    if events:
-        events = [(k, t) for k, t in events if table.row(k) is not None]
-        source = "listening history"
-    else:
-        events = [(s.key, float(s.lastplayed)) for s in songs if s.lastplayed]
+@dataclass(frozen=True)
+class TimedEvent:
+    key: str  # song key
+    at: float  # epoch seconds
+    kind: str  # start, finish or skip (store.history.KINDS)
+
+
+@dataclass
+class Split:
+    """The time-based split: what training may see and what is tested."""
+
+    source: str  # where the plays came from
+    cutoff: float  # epoch seconds
+    train: SongTable  # the training view: songs touched after the cut-off stripped of every signal
+    candidates: list[int]  # rows of the songs unknown in the training view
+    test: list[str]  # song key of each play after the cut-off of a candidate, not disliked
+
+
+class TooLittleListening(Exception):
+    """Too few timed plays, or none after the cut-off, for an evaluation."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source, self.reason = source, reason
+        super().__init__(f"{source}: {reason}")
+
+
+def time_split(table: SongTable, events: list[TimedEvent] | None = None, *, test_fraction: float = 0.2,
+               cutoff: float | None = None) -> Split:
+    """Splits at ``cutoff`` (default: the ``1 - test_fraction`` quantile of the play times).
+    ``events``: the listening history's events of the table's songs, or None."""
+    events = [e for e in events or () if table.row(e.key) is not None]
+    plays = [e for e in events if e.kind == PLAY]
+    source = "listening history"
+    if not plays:
+        plays = [TimedEvent(s.key, float(s.lastplayed), PLAY) for s in table.songs if s.lastplayed]
         source = "library lastplayed"
-    if len(events) < 10:
-        return {"source": source, "error": f"only {len(events)} timed plays: too few to evaluate"}
-    cutoff = float(np.quantile([t for _, t in events], 1 - test_fraction))
-    touched_after = {k for k, t in events if t > cutoff}
-    touched_after |= {s.key for s in songs if s.lastplayed and s.lastplayed > cutoff}
-    train_songs = [_stripped(s) if s.key in touched_after else s for s in songs]
-    train_table = SongTable(table.model_id, train_songs, table.vectors)
+    if len(plays) < MIN_PLAYS:
+        raise TooLittleListening(source, f"only {len(plays)} timed plays: too few to evaluate "
+                                         f"(at least {MIN_PLAYS})")
+    if cutoff is None:
+        cutoff = float(np.quantile([e.at for e in plays], 1 - test_fraction))
+    touched_after = {e.key for e in (*events, *plays) if e.at > cutoff}
+    train_songs = [_stripped(s) if s.key in touched_after else s for s in table.songs]
     known = {s.key for s in train_songs if s.playcount or s.rating is not None}
     candidates = [i for i, s in enumerate(train_songs) if s.key not in known]
-    by_key = {s.key: s for s in songs}
-    test = [k for k, t in events if t > cutoff and k not in known
-            and (by_key[k].rating is None or by_key[k].rating > DISLIKED_MAX)]
-    scores = {
-        "popularity (artist plays)": _artist_popularity(train_songs),
-        "k-NN (mean of liked songs)": _mean_liked_similarity(train_table),
-        "rating model": _rating_model(train_table, config or rating.RatingConfig()),
+    by_key = {s.key: s for s in table.songs}
+    test = [e.key for e in plays if e.at > cutoff and e.key not in known
+            and (by_key[e.key].rating is None or by_key[e.key].rating > DISLIKED_MAX)]
+    if not test:
+        raise TooLittleListening(source, f"none of the {len(plays)} timed plays is a play after the "
+                                         "cut-off of a song new to the training view: nothing to test")
+    return Split(source, cutoff, SongTable(table.model_id, train_songs, table.vectors), candidates, test)
+
+
+def method_scores(train: SongTable, config: rating.RatingConfig) -> dict[str, np.ndarray]:
+    """Each method's score (N float64, higher first) of every song, from the training view only."""
+    return {
+        "popularity (artist plays)": _artist_popularity(train.songs),
+        "k-NN (mean of liked songs)": _mean_liked_similarity(train),
+        "rating model": _rating_model(train, config),
     }
-    result = {"source": source, "cutoff": cutoff, "n_test_events": len(test),
-              "n_candidates": len(candidates),
+
+
+def evaluate(table: SongTable, events: list[TimedEvent] | None = None, *, test_fraction: float = 0.2,
+             cutoff: float | None = None, ks: tuple[int, ...] = KS,
+             config: rating.RatingConfig | None = None) -> dict:
+    """The metrics of every method on the split (see ``time_split``), or ``{"source", "error"}``."""
+    try:
+        split = time_split(table, events, test_fraction=test_fraction, cutoff=cutoff)
+    except TooLittleListening as exc:
+        return {"source": exc.source, "error": exc.reason}
+    train_songs = split.train.songs
+    result = {"source": split.source, "cutoff": split.cutoff, "n_test_events": len(split.test),
+              "n_candidates": len(split.candidates),
               "n_training_rated": sum(s.rating is not None for s in train_songs),
               "protocol": __doc__.split("\n\n", 1)[1].strip(), "methods": {}}
-    cand_keys = np.array([songs[i].key for i in candidates])
-    for name, score in scores.items():
-        ranked = list(cand_keys[np.argsort(-score[candidates], kind="stable")]) if candidates else []
-        position = {k: i for i, k in enumerate(ranked)}
+    cand_keys = np.array([train_songs[i].key for i in split.candidates])
+    for name, score in method_scores(split.train, config or rating.RatingConfig()).items():
+        ranked = list(cand_keys[np.argsort(-score[split.candidates], kind="stable")])
         per_metric = {}
         for k in ks:
             for metric, fn in METRICS.items():
-                values = [fn(ranked, {key}, k) if key in position else 0.0 for key in test]
-                mean, low, high = mean_ci(values)
+                mean, low, high = mean_ci(fn(ranked, {key}, k) for key in split.test)
                 per_metric[f"{metric}@{k}"] = {"mean": mean, "low": low, "high": high}
         result["methods"][name] = per_metric
     return result
@@ -102,16 +151,16 @@ def _rating_model(table: SongTable, config: rating.RatingConfig) -> np.ndarray:
     return model.predict(table).astype(np.float64)
 
 
-def history_plays(history_db, keys_by_url: dict[str, str]) -> list[tuple[str, float]]:
-    """(song key, epoch) of every start/finish in the listening history (skips are not plays)."""
+def history_events(history_db: Path, keys_by_url: dict[str, str]) -> list[TimedEvent]:
+    """Every event of the listening history whose song is known (by key, else by its URL)."""
     from musicrec_desktop.store.history import HistoryStore
 
     with HistoryStore(history_db) as history:
         out = []
         for event in history.events():
             key = event.song_key or keys_by_url.get(event.song_url)
-            if key and event.kind in ("start", "finish"):
-                out.append((key, event.at))
+            if key:
+                out.append(TimedEvent(key, event.at, event.kind))
     return out
 
 
