@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import TYPE_CHECKING
 
 from musicrec_desktop.commands._player_args import add_player_options
 from musicrec_desktop.context import AppContext
+from musicrec_desktop.errors import MusicrecError
+
+if TYPE_CHECKING:
+    from musicrec_desktop.library.song import Song
 
 ORDER = 62
 log = logging.getLogger(__name__)
@@ -25,11 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
-    import threading
-
     from musicrec_companion.follower import Follower, open_player
-    from musicrec_companion.radio import Radio, RecommenderFeed, seed_of, stop_on_signals
-    from musicrec_desktop.errors import PlayerError
+    from musicrec_companion.radio import require_playing, start_recommended_radio, stop_on_signals
+    from musicrec_companion.tracker import library_keys
     from musicrec_desktop.store.history import HistoryStore
 
     ctx.dirs.create()
@@ -39,15 +42,34 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
         if args.radio:
             from musicrec_desktop.recommend.service import Recommender
 
-            now = mpris.now_playing()
-            if not now.url:
-                raise PlayerError("nothing is playing: start a song, then start the radio from it")
-            radio = Radio(adapter, RecommenderFeed(Recommender.open(ctx), seed_of(now)))
-            radio.start(now)
-        follower = Follower(mpris, history, radio, wait_for_player=radio is None)
-        stop = threading.Event()
-        with stop_on_signals(stop):
+            require_playing(mpris.now_playing())  # before the recommender loads its model
+            recommender = Recommender.open(ctx)
+            radio = start_recommended_radio(adapter, recommender)
+            songs = recommender.table.songs
+        else:
+            songs = _library_songs(ctx)
+        follower = Follower(mpris, history, radio, wait_for_player=radio is None,
+                            key_for_url=library_keys(songs))
+        with stop_on_signals() as stop:
             reason = follower.run(stop)
         log.info("companion ended: %s", reason)
     print(f"companion ended: {reason}")
     return 0
+
+
+def _library_songs(ctx: AppContext) -> list[Song]:
+    """The library's songs, so that the history names them by their keys.
+
+    None for the built-in demo library (its songs are not in the person's player; it would only be
+    generated now) and none, with a warning, when the library cannot be read: the history is
+    still worth recording without keys.
+    """
+    from musicrec_desktop.library import load_library, resolve_source
+
+    try:
+        if resolve_source(ctx.settings)[0] == "demo":
+            return []
+        return load_library(ctx.settings, ctx.dirs).songs
+    except MusicrecError as exc:
+        log.warning("the history will not name songs by their library keys: %s", exc)
+        return []

@@ -32,13 +32,15 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_desktop.errors import NotReadyError
     from musicrec_desktop.recommend.service import Recommender
 
-    count = args.count or ctx.settings.playlist_length
-    recommendations = Recommender.open(ctx).recommended(count, args.seed)
-    songs = [r.song for r in recommendations if r.song.path is not None]
-    if not songs:
-        raise NotReadyError("no songs to recommend yet (the library has no local songs with embeddings)")
+    # The player first: without one, say so before the recommender loads its model.
     bus, mpris, adapter = open_player(ctx, args.bus, args.player)
     with bus:
+        count = args.count or ctx.settings.playlist_length
+        recommendations = Recommender.open(ctx).recommended(count, args.seed)
+        songs = [r.song for r in recommendations if r.song.path is not None]
+        if not songs:
+            raise NotReadyError("no songs to recommend yet (the library has no local songs with "
+                                "embeddings)")
         playlist = adapter.play_playlist(args.name, songs)
     if args.json:
         print_json({"player": mpris.player, "playlist": playlist.name, "playlist_id": playlist.id,

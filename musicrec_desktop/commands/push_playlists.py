@@ -27,25 +27,31 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_companion.follower import open_player
-    from musicrec_desktop.errors import NotReadyError
-    from musicrec_desktop.recommend.service import Recommender
 
-    playlists = Recommender.open(ctx).generated_playlists()
-    if args.only:
-        playlists = {name: songs for name, songs in playlists.items() if name in args.only}
-    playlists = {name: [r.song for r in recs if r.song.path is not None] for name, recs in playlists.items()}
-    playlists = {name: songs for name, songs in playlists.items() if songs}
-    if not playlists:
-        raise NotReadyError("no generated playlists with local songs to push")
-    results = {}
+    # The player first: without one, say so before the recommender loads its model.
     bus, mpris, adapter = open_player(ctx, args.bus, args.player)
     with bus:
-        for name, songs in playlists.items():
-            results[name] = {"result": adapter.push_playlist(name, songs, replace=args.replace),
-                             "songs": len(songs)}
+        results = {name: {"result": adapter.push_playlist(name, songs, replace=args.replace),
+                          "songs": len(songs)}
+                   for name, songs in _local_playlists(ctx, args.only).items()}
     if args.json:
         print_json({"player": mpris.player, "playlists": results})
     else:
         for name, result in results.items():
             print(f"{mpris.player}: {name!r} {result['result']} ({result['songs']} songs)")
     return 0
+
+
+def _local_playlists(ctx: AppContext, only: list[str] | None) -> dict[str, list]:
+    """The generated playlists (those named in ``only``, if given), each with its local songs."""
+    from musicrec_desktop.errors import NotReadyError
+    from musicrec_desktop.recommend.service import Recommender
+
+    playlists = {}
+    for name, recommendations in Recommender.open(ctx).generated_playlists().items():
+        songs = [r.song for r in recommendations if r.song.path is not None]
+        if songs and (not only or name in only):
+            playlists[name] = songs
+    if not playlists:
+        raise NotReadyError("no generated playlists with local songs to push")
+    return playlists

@@ -10,17 +10,25 @@ going (``radio``), pushes generated playlists, and records a listening history (
 from musicrec_companion.adapters import (
     ClementineAdapter,
     PlayerAdapter,
+    RadioPlace,
     StrawberryAdapter,
     adapter_for,
 )
 from musicrec_companion.bus import Bus
 from musicrec_companion.follower import Follower, open_player
 from musicrec_companion.mpris import MprisPlayer, NowPlaying, PlayerPlaylist, find_player, running_players
-from musicrec_companion.radio import ListFeed, Radio, RecommenderFeed, radio_from_current, songs_from_files
-from musicrec_companion.tracker import ListeningTracker
+from musicrec_companion.radio import (
+    ListFeed,
+    Radio,
+    RecommenderFeed,
+    songs_from_files,
+    start_recommended_radio,
+)
+from musicrec_companion.tracker import ListeningTracker, library_keys
 
 __all__ = [
     "Bus", "ClementineAdapter", "Follower", "ListFeed", "ListeningTracker", "MprisPlayer", "NowPlaying",
-    "PlayerAdapter", "PlayerPlaylist", "Radio", "RecommenderFeed", "StrawberryAdapter", "adapter_for",
-    "find_player", "open_player", "radio_from_current", "running_players", "songs_from_files",
+    "PlayerAdapter", "PlayerPlaylist", "Radio", "RadioPlace", "RecommenderFeed", "StrawberryAdapter",
+    "adapter_for", "find_player", "library_keys", "open_player", "running_players", "songs_from_files",
+    "start_recommended_radio",
 ]

@@ -1,10 +1,13 @@
-"""Player adapters: play a named playlist, push one, append songs, play one now.
+"""Player adapters: play a named playlist, push one, run a radio, play one song now.
 
 Neither player has a plugin API, so an adapter uses what the player exposes: MPRIS for reading and
 for what MPRIS does well (``OpenUri``, ``ActivatePlaylist``, ``AddTrack`` where ``CanEditTracks``),
 and the player's own command line (a second process that forwards to the running one) for named
-playlists. Every call passes its arguments as a list, never through a shell, and has a time limit,
-so file names with spaces, quotes, semicolons, newlines or any unicode reach the player unchanged.
+playlists. A radio goes right after the playing song where the player can insert tracks, and into a
+playlist of its own where it cannot (the command line only adds at the end of a playlist).
+
+Every call passes its arguments as a list, never through a shell, and has a time limit, so file
+names with spaces, quotes, semicolons, newlines or any unicode reach the player unchanged.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ import logging
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from musicrec_companion.mpris import NO_TRACK, MprisPlayer, PlayerPlaylist, url_to_path
+from musicrec_companion.mpris import MprisPlayer, NowPlaying, PlayerPlaylist, url_to_path
 from musicrec_desktop.errors import PlayerError
 from musicrec_desktop.library.song import Song
 
@@ -24,6 +28,8 @@ log = logging.getLogger(__name__)
 
 CLI_TIMEOUT_S = 20.0  # the forwarding process normally exits within a second
 CONFIRM_TIMEOUT_S = 15.0  # the player loads files asynchronously after the command line returns
+RADIO_PLAYLIST = "Radio"
+RESUME_FROM_S = 1.0  # a seed played for less than this starts again from its beginning
 
 Playable = Song | Path
 PushResult = Literal["created", "replaced", "kept"]
@@ -46,9 +52,21 @@ def uri(item: Playable) -> str:
 
 
 def same_file(url: str, item: Playable) -> bool:
-    """Whether the player's URL is this song's file (players resolve symlinks, so we do too)."""
+    """Whether the player's URL is this song: its file (players resolve symlinks, so we do too), or
+    the same stream URL."""
     path = url_to_path(url)
-    return path is not None and os.path.realpath(path) == os.path.realpath(location(item))
+    if path is None:
+        return bool(url) and url == location(item)
+    return os.path.realpath(path) == os.path.realpath(location(item))
+
+
+@dataclass(frozen=True)
+class RadioPlace:
+    """Where a radio's next songs go: right after its last song in the person's own playlist
+    (``after_track``, the ``AddTrack`` path), or at the end of the radio's own ``playlist``."""
+
+    after_track: str | None = None  # MPRIS track id of the radio's last song
+    playlist: PlayerPlaylist | None = None
 
 
 class PlayerAdapter:
@@ -101,19 +119,35 @@ class PlayerAdapter:
         self.run_cli("--load", *files)
         return "replaced"
 
-    def append(self, songs: Sequence[Playable]) -> None:
-        """Adds songs to the end of the playlist (radio). Uses ``AddTrack`` where the player allows it."""
-        if not songs:
-            return
-        if self.mpris.can_edit_tracks():
-            tracks = self.mpris.track_ids()
-            after = tracks[-1] if tracks else NO_TRACK
-            # Each AddTrack goes right after ``after``: adding in reverse keeps the songs' order.
-            for item in reversed(songs):
-                self.mpris.add_track(uri(item), after, False)
-        else:
-            # AddTrack is a silent no-op in Clementine and Strawberry before 1.2.20.
-            self.run_cli("--append", *_locations(songs, "radio"))
+    def start_radio(self, seed: Playable, songs: Sequence[Playable],
+                    playing: NowPlaying | None = None) -> RadioPlace:
+        """Queues ``songs`` to play right after ``seed``; ``playing`` when the seed is what plays now.
+
+        Where the player can insert tracks (``CanEditTracks``) they go right after the playing
+        seed, in the person's own playlist. The command line can only add at the end of a playlist,
+        which would play the rest of the person's playlist first, so the radio then gets a playlist
+        of its own, the seed followed by the songs, played from the seed (where it had got to).
+        """
+        if playing is not None and playing.track_id and self.mpris.can_edit_tracks():
+            return RadioPlace(after_track=self._add_tracks(songs, playing.track_id))
+        position = self.mpris.position_s() if playing is not None else 0.0
+        playlist = self.play_playlist(RADIO_PLAYLIST, [seed, *songs])
+        if position >= RESUME_FROM_S:
+            self.mpris.set_position(self.mpris.now_playing().track_id, position)
+        return RadioPlace(playlist=playlist)
+
+    def add_to_radio(self, place: RadioPlace, songs: Sequence[Playable]) -> RadioPlace:
+        """Adds ``songs`` after the radio's last song; returns where the next ones go."""
+        if place.after_track is not None:
+            if place.after_track not in self.mpris.track_ids():
+                raise PlayerError("the radio's last song is no longer in the playlist")
+            return RadioPlace(after_track=self._add_tracks(songs, place.after_track))
+        current = self.mpris.current_playlist()
+        if place.playlist is None or current is None or current.id != place.playlist.id:
+            # --append goes to the shown playlist: never into one of the person's own.
+            raise PlayerError(f"the {RADIO_PLAYLIST!r} playlist is no longer the one shown in {self.player}")
+        self.run_cli("--append", *_locations(songs, RADIO_PLAYLIST))
+        return place
 
     def play_now(self, song: Playable) -> None:
         """Adds one song to the playing playlist and plays it (MPRIS ``OpenUri``)."""
@@ -149,6 +183,30 @@ class PlayerAdapter:
 
         # Never --load before our playlist is the shown one: it would replace the person's own.
         self.mpris.wait_for(shown, self.confirm_timeout, f"showing the playlist {playlist.name!r}")
+
+    def _add_tracks(self, songs: Sequence[Playable], after: str) -> str:
+        """``AddTrack`` each song after the one before it (the first after ``after``), in order;
+        returns the track id of the last one."""
+        for item in songs:
+            after = self._add_track(item, after)
+        return after
+
+    def _add_track(self, item: Playable, after: str) -> str:
+        # The player inserts asynchronously, so each song is confirmed in place (and its new
+        # track id learnt) before the next goes after it.
+        known = set(self.mpris.track_ids())
+        self.mpris.add_track(uri(item), after)
+        added: list[str] = []
+
+        def in_place() -> bool:
+            tracks = self.mpris.track_ids()
+            follows = tracks.index(after) + 1 if after in tracks else len(tracks)
+            if follows < len(tracks) and tracks[follows] not in known:
+                added.append(tracks[follows])
+            return bool(added)
+
+        self.mpris.wait_for(in_place, self.confirm_timeout, f"adding {location(item)!r} after {after}")
+        return added[-1]
 
     def _wait_for_playlist(self, name: str) -> PlayerPlaylist:
         found: list[PlayerPlaylist] = []

@@ -18,7 +18,6 @@ ROOT = "org.mpris.MediaPlayer2"
 PLAYER = "org.mpris.MediaPlayer2.Player"
 TRACKLIST = "org.mpris.MediaPlayer2.TrackList"
 PLAYLISTS = "org.mpris.MediaPlayer2.Playlists"
-NO_TRACK = "/org/mpris/MediaPlayer2/TrackList/NoTrack"
 
 # player name (as in settings.companion_player) -> MPRIS bus name
 PLAYER_NAMES = {
@@ -147,6 +146,10 @@ class MprisPlayer:
 
     def add_track(self, uri: str, after_track: str, set_as_current: bool = False) -> None:
         self._call(TRACKLIST, "AddTrack", "sob", (uri, after_track, set_as_current))
+
+    def set_position(self, track_id: str, position_s: float) -> None:
+        """Seeks in the playing song; the player ignores it when ``track_id`` no longer plays."""
+        self._call(PLAYER, "SetPosition", "ox", (track_id, round(position_s * 1e6)))
 
     def next(self) -> None:
         self._call(PLAYER, "Next")

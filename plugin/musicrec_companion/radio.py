@@ -7,7 +7,6 @@ it from the recommender (``RecommenderFeed``). The companion never trains anythi
 
 from __future__ import annotations
 
-import argparse
 import logging
 import signal
 import threading
@@ -15,9 +14,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from musicrec_companion.adapters import PlayerAdapter, same_file
+from musicrec_companion.adapters import Playable, PlayerAdapter, RadioPlace, same_file
 from musicrec_companion.mpris import NowPlaying
-from musicrec_desktop.errors import MusicrecError, PlayerError
+from musicrec_desktop.errors import NotReadyError, PlayerError
 from musicrec_desktop.library.song import Song
 
 log = logging.getLogger(__name__)
@@ -56,12 +55,19 @@ class RecommenderFeed:
         return [r.song for r in recommendations]
 
 
+def require_playing(now: NowPlaying) -> None:
+    """``PlayerError`` unless a song plays or is paused: a stopped player may still show its last one."""
+    if not now.url or now.status == "Stopped":
+        raise PlayerError("nothing is playing: start a song, then ask for radio from it")
+
+
 class Radio:
     """Keeps a few radio songs queued after the playing one.
 
-    ``start`` appends the first batch after the seed (the song playing now); ``on_track`` is called
-    with every new state of the player and tops up or stops. Order of the queued songs is the order
-    they were added, which is the order the player plays them unless the person reorders them.
+    ``start`` queues the first batch after the seed (the song playing now), ``start_from`` plays any
+    song now with the first batch after it; ``on_track`` is called with every new state of the
+    player and tops up or stops. Where the songs go is the adapter's choice (``start_radio``). The
+    queued songs play in the order they were added unless the person reorders them.
     """
 
     def __init__(self, adapter: PlayerAdapter, feed: SongFeed, batch_size: int = BATCH_SIZE,
@@ -70,8 +76,10 @@ class Radio:
         self.feed = feed
         self.batch_size = batch_size
         self.keep_ahead = keep_ahead
-        self.seed_url = ""
+        self.seed: Playable | None = None
+        self.seed_name = ""  # the seed as the person reads it
         self.queued: list[Song] = []
+        self._place: RadioPlace | None = None
         self._position = -1  # index in queued of the playing song; -1: the seed
         self.stopped_because: str | None = None
         self.exhausted = False
@@ -82,10 +90,12 @@ class Radio:
 
     def start(self, seed: NowPlaying) -> list[Song]:
         """Starts from the song playing now; returns the first batch (empty when the feed had none)."""
-        if not seed.url:
-            raise PlayerError("nothing is playing: start a song, then ask for radio from it")
-        self.seed_url = seed.url
-        return self._top_up()
+        require_playing(seed)
+        return self._begin(playable(seed), seed.title or seed.url, seed)
+
+    def start_from(self, song: Song) -> list[Song]:
+        """Starts from any song: plays it now, the first batch after it (empty when the feed had none)."""
+        return self._begin(song, song.display_name, None)
 
     def stop(self, reason: str = "stopped") -> None:
         if self.stopped_because is None:
@@ -110,8 +120,17 @@ class Radio:
         return []
 
     # -- internals ----------------------------------------------------------------------------
+    def _begin(self, seed: Playable, seed_name: str, playing: NowPlaying | None) -> list[Song]:
+        self.seed, self.seed_name = seed, seed_name
+        batch = self._next_batch()
+        if batch:
+            self._place = self.adapter.start_radio(seed, batch, playing)
+            self._queue(batch)
+        return batch
+
     def _index_of(self, now: NowPlaying) -> int | None:
-        if now.url == self.seed_url:
+        """Where the playing song is in the radio: -1 for the seed, None for other music."""
+        if self.seed is not None and same_file(now.url, self.seed):
             return -1
         # Prefer the first match at or after the current song: a song queued twice plays twice.
         matches = [i for i, song in enumerate(self.queued) if same_file(now.url, song)]
@@ -119,17 +138,32 @@ class Radio:
         return (later or matches or [None])[0]
 
     def _top_up(self) -> list[Song]:
+        batch = self._next_batch()
+        if batch:
+            assert self._place is not None  # on_track only finds radio songs after a start
+            self._place = self.adapter.add_to_radio(self._place, batch)
+            self._queue(batch)
+        return batch
+
+    def _next_batch(self) -> list[Song]:
         if self.exhausted:
             return []
         batch = self.feed.next_batch(self.batch_size)
         if not batch:
             self.exhausted = True
             log.info("the radio has no more songs to add")
-            return []
-        self.adapter.append(batch)
+        return batch
+
+    def _queue(self, batch: list[Song]) -> None:
         self.queued.extend(batch)
         log.info("radio: added %d songs (%d ahead)", len(batch), self.ahead())
-        return batch
+
+
+def playable(now: NowPlaying) -> Playable:
+    """The playing song as something the player can be given again: its file, or its stream."""
+    if now.path is not None:
+        return now.path
+    return Song(key=now.url, url=now.url, path=None, title=now.title, artist=now.artist)
 
 
 def seed_of(now: NowPlaying) -> str:
@@ -137,46 +171,39 @@ def seed_of(now: NowPlaying) -> str:
     return str(now.path) if now.path is not None else now.url
 
 
-def radio_from_current(ctx: Any, args: argparse.Namespace) -> int:
-    """``musicrec radio --from-current``: radio from the song playing now, followed until stopped.
+def start_recommended_radio(adapter: PlayerAdapter, recommender: Any, seed: str | None = None,
+                            batch_size: int = BATCH_SIZE) -> Radio:
+    """The recommender's radio, started in the player: from ``seed`` (a path, file URL or song key of
+    the library), which then plays now, or without one from the song playing now.
 
-    Reads optional ``args.count`` (first batch size), ``args.once`` (add one batch and return),
-    ``args.bus`` (a D-Bus address) and ``args.player``. Ctrl+C or SIGTERM ends it cleanly.
+    ``PlayerError`` when nothing plays; ``NotReadyError`` when the seed is not a song of the library
+    or no song may follow it. Nothing reaches the player before the first batch is known.
     """
-    from musicrec_companion.follower import Follower, open_player
-    from musicrec_desktop.recommend.service import Recommender
-    from musicrec_desktop.store.history import HistoryStore
-
-    bus, mpris, adapter = open_player(ctx, getattr(args, "bus", None), getattr(args, "player", None))
-    with bus:
-        now = mpris.now_playing()
-        if not now.url:
-            raise PlayerError("nothing is playing: start a song, then ask for radio from it")
-        feed = RecommenderFeed(Recommender.open(ctx), seed_of(now))
-        radio = Radio(adapter, feed, batch_size=int(getattr(args, "count", None) or BATCH_SIZE))
+    if seed is None:
+        now = adapter.mpris.now_playing()
+        radio = Radio(adapter, RecommenderFeed(recommender, seed_of(now)), batch_size)
         first = radio.start(now)
-        if not first:
-            raise MusicrecError(f"no songs for a radio from {now.title or now.url}: the recommender found "
-                                "none that may be played")
-        print(f"radio from {now.title or now.url}: {len(first)} songs added")
-        if getattr(args, "once", False):
-            return 0
-        ctx.dirs.create()
-        with HistoryStore(ctx.dirs.history_db) as history:
-            follower = Follower(mpris, history, radio, wait_for_player=False)
-            stop = threading.Event()
-            with stop_on_signals(stop):
-                reason = follower.run(stop)
-        print(f"radio ended: {reason}")
-    return 0
+    else:
+        row = recommender.table.find(seed)
+        if row is None:
+            raise NotReadyError(f"{seed}: not a song of the library with an embedding; run "
+                                "`musicrec embed` after adding it to the library")
+        song = recommender.table.songs[row]
+        radio = Radio(adapter, RecommenderFeed(recommender, song.key), batch_size)
+        first = radio.start_from(song)
+    if not first:
+        raise NotReadyError(f"no songs for a radio from {radio.seed_name}: the recommender found none "
+                            "that may be played")
+    return radio
 
 
 class stop_on_signals:  # noqa: N801 - used as a context manager like contextlib's helpers
-    """Sets ``stop`` on SIGINT and SIGTERM while active; the previous handlers come back after."""
+    """Sets ``stop`` (a new event unless given) on SIGINT and SIGTERM while active; the previous
+    handlers come back after."""
 
-    def __init__(self, stop: threading.Event,
+    def __init__(self, stop: threading.Event | None = None,
                  signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> None:
-        self.stop, self.signals = stop, signals
+        self.stop, self.signals = stop or threading.Event(), signals
         self._previous: dict[int, Callable | int | None] = {}
 
     def __enter__(self) -> threading.Event:

@@ -7,15 +7,31 @@ in ``Playing``, so pauses do not count and seeking forward does not make a skip 
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from musicrec_companion.mpris import NowPlaying
+from musicrec_companion.mpris import NowPlaying, url_to_path
+from musicrec_desktop.library.song import Song
 from musicrec_desktop.store.history import ListeningEvent
 
 SKIP_BEFORE_S = 30.0  # moving on before this much listening is a skip, even past half a short song
 END_TOLERANCE_S = 2.5  # players report the last position a little before the end
+
+
+def library_keys(songs: Iterable[Song]) -> Callable[[str], str | None]:
+    """``key_for_url`` for the library's songs: a player's URL to the song's key, by its file.
+
+    Players encode URLs their own way and resolve symlinks, so files are compared, not URLs.
+    """
+    by_file = {os.path.realpath(s.path): s.key for s in songs if s.path is not None}
+
+    def key_for_url(url: str) -> str | None:
+        path = url_to_path(url)
+        return by_file.get(os.path.realpath(path)) if path is not None else None
+
+    return key_for_url
 
 
 @dataclass

@@ -1,8 +1,10 @@
-"""Real short audio files with awkward names, and real headless players shared per test module."""
+"""Real short audio files with awkward names, a private session bus, and starting real headless players."""
 
 from __future__ import annotations
 
 import hashlib
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +58,21 @@ def music(tmp_path_factory) -> list[Path]:
 def short_song(tmp_path_factory) -> Path:
     """A 3 s song that finishes on its own."""
     return write_song(tmp_path_factory.mktemp("short") / "short «finish».flac", 3.0, 440)
+
+
+@pytest.fixture
+def private_bus():
+    """The address of a real session bus of our own, with nothing on it."""
+    if shutil.which("dbus-daemon") is None:
+        pytest.skip("dbus-daemon not installed")
+    daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        yield daemon.stdout.readline().strip()
+    finally:
+        daemon.terminate()
+        daemon.wait(5)
+        daemon.stdout.close()
 
 
 def start_player(name: str, home: Path, settings: str | None = None) -> HeadlessPlayer:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -13,21 +12,6 @@ import pytest
 from musicrec_companion.bus import Bus
 from musicrec_companion.mpris import MprisPlayer, find_player
 from musicrec_desktop.errors import PlayerError
-
-
-@pytest.fixture(scope="module")
-def empty_bus():
-    """A real session bus with no player on it."""
-    if shutil.which("dbus-daemon") is None:
-        pytest.skip("dbus-daemon not installed")
-    daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        yield daemon.stdout.readline().strip()
-    finally:
-        daemon.terminate()
-        daemon.wait(5)
-        daemon.stdout.close()
 
 
 def test_no_session_bus_is_a_clear_error(monkeypatch):
@@ -43,8 +27,8 @@ def test_a_bus_address_that_leads_nowhere_is_a_clear_error(tmp_path):
     assert time.monotonic() - started < 3
 
 
-def test_no_player_running_is_a_clear_error(empty_bus):
-    with Bus(empty_bus) as bus:
+def test_no_player_running_is_a_clear_error(private_bus):
+    with Bus(private_bus) as bus:
         with pytest.raises(PlayerError, match="no music player is running"):
             find_player(bus)
         with pytest.raises(PlayerError, match="strawberry is not running"):
@@ -58,13 +42,29 @@ def test_no_player_running_is_a_clear_error(empty_bus):
         assert time.monotonic() - started < 2
 
 
-def test_companion_commands_report_no_player_and_no_bus(empty_bus, tmp_path):
+def test_companion_commands_report_no_player_and_no_bus(private_bus, tmp_path):
     base = [sys.executable, "-m", "musicrec_desktop", "--data-dir", str(tmp_path)]
     env = {k: v for k, v in os.environ.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
-    result = subprocess.run([*base, "companion", "--radio", "--bus", empty_bus], env=env,
+    result = subprocess.run([*base, "companion", "--radio", "--bus", private_bus], env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "no music player is running" in result.stderr
     result = subprocess.run([*base, "companion"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "no D-Bus session bus" in result.stderr
+
+
+@pytest.mark.parametrize("command", [
+    ["play-recommended"],
+    ["push-playlists"],
+    ["radio", "--seed", "/music/a song.flac", "--play"],
+    ["radio", "--from-current", "--player", "clementine"],
+])
+def test_player_commands_look_for_the_player_before_the_recommender(private_bus, tmp_path, command, capsys):
+    from musicrec_desktop.cli import main
+
+    # The data folder has no embeddings: a command that asked the recommender first would say so.
+    assert main(["--data-dir", str(tmp_path), *command, "--bus", private_bus]) == 1
+    error = capsys.readouterr().err
+    assert ("clementine is not running" if "clementine" in command else "no music player is running") in error
+    assert "embeddings" not in error

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -176,6 +177,13 @@ class HeadlessPlayer:
         """The player's own command line; a second process forwards to the running instance."""
         return subprocess.run([self.binary, *args], env=self.env, capture_output=True,
                               text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def version(self) -> tuple[int, ...]:
+        """The player's version from its ``--version``, e.g. ``(1, 0, 14)``; ``()`` when it says none."""
+        result = subprocess.run([self.binary, "--version"], env={**self.env, "QT_QPA_PLATFORM": "offscreen"},
+                                capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+        found = re.search(r"\d+(?:\.\d+)+", result.stdout)
+        return tuple(int(part) for part in found.group().split(".")) if found else ()
 
     def dbus_send(self, *args: str, timeout: float = 10.0) -> str:
         result = subprocess.run(
