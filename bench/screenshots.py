@@ -1,13 +1,16 @@
-"""README screenshots: ``python bench/screenshots.py [--out docs/screenshots] [--offscreen]``.
+"""README screenshots: ``python bench/screenshots.py [--out DIR] [--offscreen] [--data-dir DIR]``.
 
-Renders the tray menu (with its Playlists submenu open) and the model report window to PNG files,
-under Xvfb when it is installed (else Qt's offscreen platform), and prints each file's size.
+Renders the tray menu (with its Playlists submenu open) and the model report window to PNG files
+in ``--out`` (default docs/screenshots), under Xvfb when it is installed (else Qt's offscreen
+platform), and prints each file's size.
 
-The content is real where it can be without hours of training: a made-up library of 200 tagged
-FLAC files (artists, titles, genres, star ratings), embeddings drawn around one centre per genre
-(what a trained encoder gives), then the real rating model, recommendations and playlist files
-from the pipeline's own stages. The encoder figures (genre mAP, k-NN accuracy) and the cache
-figures are set by this script, since no encoder is trained and no audio is cached here.
+With ``--data-dir DIR`` everything shown comes from a real run in that data folder (for example
+``musicrec --data-dir DIR run`` on the demo library). Without it the pictures are illustrative,
+made in a minute without training: a made-up library of 200 tagged FLAC files (artists, titles,
+genres, star ratings), embeddings drawn around one centre per genre (what a trained encoder
+gives), then the real rating model, recommendations and playlist files from the pipeline's own
+stages; the encoder figures (genre mAP, k-NN accuracy) and the cache figures are invented by this
+script, since no encoder is trained and no audio is cached.
 """
 
 from __future__ import annotations
@@ -198,6 +201,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--offscreen", action="store_true", help="use Qt's offscreen platform, not Xvfb")
+    parser.add_argument("--data-dir", type=Path, help="show the results of a real run in this data folder")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -214,18 +218,20 @@ def main() -> int:
             from PySide6.QtWidgets import QApplication
 
             from musicrec_desktop.app.tray import TrayApp
+            from musicrec_desktop.context import AppContext
 
             app = QApplication.instance() or QApplication([sys.argv[0]])
             app.setApplicationName("musicrec")
-            ctx = make_data(Path(tmp))
+            ctx = AppContext.open(args.data_dir) if args.data_dir else make_data(Path(tmp))
             tray = TrayApp(ctx)
             try:
                 paths = [grab_menu(tray, args.out), grab_report(tray, args.out)]
             finally:
                 tray.shutdown(10_000)
         platform = "Xvfb" if xvfb is not None else "offscreen"
+        content = f"the run in {args.data_dir}" if args.data_dir else "illustrative: invented figures"
         for path in paths:
-            print(f"{path}  {path.stat().st_size / 1024:.0f} KB  ({platform})")
+            print(f"{path}  {path.stat().st_size / 1024:.0f} KB  ({platform}; {content})")
     finally:
         if xvfb is not None:
             xvfb[0].terminate()
