@@ -136,6 +136,7 @@ class ProgressWindow(QWidget):
         for row in self.rows.values():
             for widget in (row.title, row.bar, row.detail):
                 self.grid.removeWidget(widget)
+                widget.hide()  # deleted later; until then it would still be drawn under the new row
                 widget.deleteLater()
         self.rows = {name: StageRow(self.grid, i, STAGE_TITLES.get(name, name))
                      for i, name in enumerate(stages)}
