@@ -4,7 +4,7 @@ Run: ``.venv/bin/python bench/radio.py [--sizes 10000 100000] [--kinds clustered
 
 Random vectors stand in for song embeddings. Two kinds can be measured: clustered (songs gather
 around styles, as real embeddings do) and isotropic (no structure at all: the hardest case for any
-approximate index; at 100k songs it adds about two minutes, so it runs at 10k only unless asked).
+approximate index: IVF and HNSW are both built and both fail, so it runs at 10k only unless asked).
 For each, the index is what ``SimilarityIndex.build`` measures and chooses; the bench prints those
 measurements, checks the recall of the chosen index itself against brute force, times single
 index queries and then full radio batches (``radio.next_batch``: neighbours blended with a trained
