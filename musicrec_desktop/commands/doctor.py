@@ -48,6 +48,7 @@ def diagnose(ctx: AppContext) -> dict[str, Any]:
         "audio": _audio(problems),
         "players": _players(),
         "data": _data(ctx, problems),
+        "similarity_index": _similarity_index(ctx),
     }
     report["problems"] = problems
     return report
@@ -122,6 +123,18 @@ def _data(ctx: AppContext, problems: list[str]) -> dict[str, Any]:
     return info
 
 
+def _similarity_index(ctx: AppContext) -> dict[str, Any] | None:
+    """The saved index's kind, size and measured recall/latency; None before the first build."""
+    from musicrec_desktop.recommend.service import index_path
+    from musicrec_desktop.store.index import SimilarityIndex
+
+    path = index_path(ctx.dirs)
+    try:
+        return SimilarityIndex.read_info(path)
+    except (OSError, ValueError, KeyError, StopIteration):  # absent, or written by an older version
+        return None
+
+
 def _existing_parent(path: Path) -> Path:
     while not path.exists() and path.parent != path:
         path = path.parent
@@ -153,6 +166,13 @@ def print_text(report: dict[str, Any]) -> None:
         print(f"{name:<11} {p['database'] or 'no database found'}{running}")
     print(f"data        state {data['state']} ({data['state_free_gb']} GB free)")
     print(f"            cache {data['cache']} ({data['cache_free_gb']} GB free)")
+    index = report["similarity_index"]
+    if index:
+        print(f"index       {index['kind']}, {index['songs']} songs x {index['dim']}, "
+              f"{index['memory_bytes'] / 2**20:.1f} MiB, recall@10 {index['recall_at_10']:.3f}, "
+              f"query {index['query_ms']:.2f} ms")
+    else:
+        print("index       not built yet (musicrec run)")
     for problem in report["problems"]:
         print(f"PROBLEM     {problem}")
     print("ready" if not report["problems"] else "not ready")

@@ -10,6 +10,7 @@ import pytest
 
 from musicrec_desktop.cli import main
 from musicrec_desktop.errors import EXIT_LOCKED
+from musicrec_desktop.paths import DataDirs
 from tests.library.helpers import ODD_SONGS, sha256
 from tests.library.test_snapshot import hold_lock
 
@@ -76,6 +77,29 @@ def test_doctor_json(tmp_path, capsys, monkeypatch):
     assert data["data"]["state_free_gb"] > 0
     assert data["players"]["session_bus"] is False
     assert data["players"]["strawberry"] == {"database": None, "running": None}
+    assert data["similarity_index"] is None
+
+
+def test_doctor_reports_the_saved_similarity_index(tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    from musicrec_desktop.recommend.service import index_path
+    from musicrec_desktop.store.index import SimilarityIndex
+
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    vectors = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    path = index_path(DataDirs.under(tmp_path / "d"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    SimilarityIndex.build("m1", [f"song{i}" for i in range(300)], vectors, kind="exact").save(path)
+    _, data, _ = run_json(capsys, "--data-dir", str(tmp_path / "d"), "doctor", "--json")
+    index = data["similarity_index"]
+    assert (index["kind"], index["songs"], index["dim"]) == ("exact", 300, 16)
+    assert index["memory_bytes"] >= 300 * 16 * 4 and index["recall_at_10"] == 1.0
+    main(["--data-dir", str(tmp_path / "d"), "doctor"])
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("index       "))
+    assert line.startswith("index       exact, 300 songs x 16, ") and "recall@10 1.000" in line
 
 
 def test_doctor_text(tmp_path, capsys, monkeypatch):
@@ -95,6 +119,7 @@ def test_doctor_text(tmp_path, capsys, monkeypatch):
     assert "strawberry  no database found" in lines and "clementine  no database found" in lines
     state = (tmp_path / "d" / "state").resolve()
     assert any(line.startswith(f"data        state {state} (") for line in lines)
+    assert "index       not built yet (musicrec run)" in lines
     problems = [line for line in lines if line.startswith("PROBLEM     ")]
     assert lines[-1] == ("not ready" if problems else "ready")
     assert code == (1 if problems else 0)
