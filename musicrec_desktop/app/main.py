@@ -48,7 +48,8 @@ def route_signals(parent: QObject, on_signal: Callable[[], None]) -> QSocketNoti
 
 
 def run_tray(ctx: AppContext, update_on_start: bool = True, request: str = "show") -> int:
-    """Starts the tray, or hands ``request`` (one of ``REQUESTS``) to the one already running."""
+    """Starts the tray, or hands ``request`` to the one already running (see
+    ``TrayApp.handle_request``); a request other than "show" is done once the new tray is up."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("musicrec")
     app.setApplicationDisplayName("musicrec")

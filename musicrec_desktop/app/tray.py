@@ -39,8 +39,6 @@ log = logging.getLogger(__name__)
 LONG_WORK_S = 20.0  # a run that took longer than this ends with a notification
 STARTUP_UPDATE_S = 30  # bring in what changed while the tray was closed, once the desktop settled
 RADIO_START, RADIO_STOP = "Radio from current song", "Stop radio"
-# What another launch may ask the running tray for (``musicrec tray [--rebuild | ...]``).
-REQUESTS = ("show", "status", "rebuild", "play-recommended", "radio")
 STAGE_TITLES = {"library": "Reading the library", "cache": "Caching songs",
                 "encoder": "Training the encoder", "embed": "Embedding songs",
                 "rating": "Learning your ratings", "recommend": "Making recommendations"}
@@ -496,7 +494,8 @@ class TrayApp(QObject):
 
     # -- other launches --------------------------------------------------------------------------
     def handle_request(self, request: str) -> None:
-        """Does what another launch asked for: a second ``musicrec tray`` or a desktop action."""
+        """Does what another launch asked for: "show" (a second ``musicrec tray``), "rebuild",
+        "play-recommended" or "radio" (``musicrec tray --rebuild`` ..., the desktop actions)."""
         if request == "show":
             self.show_progress()
         elif request == "rebuild":
