@@ -380,12 +380,14 @@ class CacheStage(Stage):
     settings_keys = ("cache_dir", "cache_format", "cache_budget_gb")
 
     def fingerprint(self, ctx, state):
+        # Every song of the library: a song whose file is away and then leaves the library must
+        # change the fingerprint, or its entry is never collected.
         files = []
-        for song in state.songs:
+        for song in state.scan.songs:  # type: ignore[union-attr]
             try:
                 st = song.path.stat()  # type: ignore[union-attr]
                 files.append((song.key, st.st_size, st.st_mtime_ns))
-            except OSError:
+            except (OSError, AttributeError):  # away, or no local file at all (a stream)
                 files.append((song.key, None, None))
         return _digest(_settings_part(ctx, self.settings_keys), sorted(files))
 
