@@ -7,7 +7,6 @@ worker thread. The companion and the recommender are imported on first use, not 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
@@ -85,6 +84,7 @@ class PlayerCommands:
         """
         from musicrec_companion.follower import Follower
         from musicrec_companion.radio import RecommenderFeed, seed_of
+        from musicrec_companion.tracker import library_keys
         from musicrec_desktop.recommend.service import Recommender
         from musicrec_desktop.store.history import HistoryStore
 
@@ -105,7 +105,7 @@ class PlayerCommands:
             ctx.dirs.create()
             with HistoryStore(ctx.dirs.history_db) as history:
                 follower = Follower(mpris, history, radio, wait_for_player=False,
-                                    key_for_url=_library_keys(recommender))
+                                    key_for_url=library_keys(recommender.table.songs))
                 try:
                     follower.run(stop)
                 except PlayerError:
@@ -177,19 +177,6 @@ def _reporting_radio(adapter: Any, feed: Any, seed: str, report: RadioReport,
             return added
 
     return ReportingRadio(adapter, feed, batch_size=batch_size, keep_ahead=keep_ahead)
-
-
-def _library_keys(recommender: Any) -> Callable[[str], str | None]:
-    """Maps a player's URL to the library's song key, for the history of songs the radio did not add."""
-    from musicrec_companion.mpris import url_to_path
-
-    by_path = {os.path.realpath(s.path): s.key for s in recommender.table.songs if s.path is not None}
-
-    def key_for_url(url: str) -> str | None:
-        path = url_to_path(url)
-        return by_path.get(os.path.realpath(path)) if path is not None else None
-
-    return key_for_url
 
 
 def playlist_title(path: Path) -> str:

@@ -191,6 +191,8 @@ class ReportWindow(QWidget):
         rows = []
         if rating and not rating.get("fallback"):  # the fallback has no predictions to measure
             rows.append(("rating model", rating))
+            # The variants measured (with and without plays and skips) say what the signals add.
+            rows += [(f"rating model, {name}", values) for name, values in rating.get("variants", {}).items()]
         rows += list(rating.get("baselines", {}).items())
         self.evaluation.setRowCount(len(rows))
         for row, (name, values) in enumerate(rows):

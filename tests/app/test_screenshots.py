@@ -84,7 +84,10 @@ def test_model_report(qtbot, library_ctx, shots):
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: len(window.map.keys) == 24, timeout=20_000)
     assert window.genre_map.text() == "0.612" and window.rating.text() == "0.410"
-    assert window.evaluation.rowCount() == 3 and window.evaluation.item(2, 1).text() == "–"
+    names = [window.evaluation.item(r, 0).text() for r in range(window.evaluation.rowCount())]
+    assert names == ["rating model", "rating model, embeddings + implicit signals",
+                     "rating model, embeddings only", "k-NN", "mean rating"]
+    assert window.evaluation.item(2, 2).text() == "0.360" and window.evaluation.item(4, 1).text() == "–"
     assert int(window.map.favourite.sum()) == 6
     assert [window.cache_grid.itemAtPosition(r, 1).widget().text() for r in (0, 4)] == ["24", "0"]
     assert sorted(set(window.map.genres)) == sorted(["rock", "other", "jazz_classical", "hiphop",
