@@ -14,6 +14,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -67,6 +69,19 @@ def wait_until(condition, timeout: float = 15.0, what: str = "condition"):
             return value
         time.sleep(0.1)
     raise AssertionError(f"{what} within {timeout} s")
+
+
+@contextmanager
+def musicrec_process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """``musicrec ARGS`` running in its own process, killed on the way out if still running."""
+    process = subprocess.Popen([sys.executable, "-m", "musicrec_desktop", *args], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def playing(adapter, path: Path) -> bool:
@@ -233,10 +248,8 @@ def test_companion_command_records_history_with_song_keys_and_exits_on_sigterm(s
     since = time.time()
     adapter.play_playlist("Companion", [music[3], music[4]])
     env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": ""}  # --bus must be enough
-    command = [sys.executable, "-m", "musicrec_desktop", "--data-dir", str(library_data), "companion",
-               "--bus", strawberry.bus_address]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with musicrec_process(["--data-dir", str(library_data), "companion", "--bus", strawberry.bus_address],
+                          env) as process:
         # The follower's first look records the song playing.
         wait_until(lambda: started(library_data, since, music[3]), timeout=60, what="the companion following")
         wait_until(adapter.mpris.can_go_next, what="the second song loaded")
@@ -244,10 +257,6 @@ def test_companion_command_records_history_with_song_keys_and_exits_on_sigterm(s
         wait_until(lambda: started(library_data, since, music[4]), what="the second song's start recorded")
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert process.returncode == 0, err
     assert "companion ended: stopped" in out
     events = history_since(library_data, since)
@@ -347,12 +356,9 @@ def test_radio_command_plays_any_song_as_a_radio(strawberry, adapter, music, lib
     adapter.play_playlist("Before the radio", [music[0], music[1]])
     seed = music[8]
     since = time.time()
-    command = [sys.executable, "-m", "musicrec_desktop", "--data-dir", str(library_data), "radio",
-               "--seed", str(seed), "--play", "--n", "2", "--player", "strawberry",
-               "--bus", strawberry.bus_address]
-    process = subprocess.Popen(command, env=strawberry.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    try:
+    with musicrec_process(["--data-dir", str(library_data), "radio", "--seed", str(seed), "--play",
+                           "--n", "2", "--player", "strawberry", "--bus", strawberry.bus_address],
+                          strawberry.env) as process:
         wait_until(lambda: playing(adapter, seed), timeout=60, what="the seed playing")
         assert adapter.mpris.current_playlist().name == "Radio"
         wait_until(lambda: started(library_data, since, seed), what="the radio following")
@@ -363,10 +369,6 @@ def test_radio_command_plays_any_song_as_a_radio(strawberry, adapter, music, lib
         wait_until(lambda: started(library_data, since, radio_song), what="the radio song's start seen")
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert process.returncode == 0, err
     lines = out.splitlines()
     assert lines[0] == f"radio from {library_song(seed).display_name}: 2 songs added"  # --n
