@@ -13,6 +13,7 @@ import dataclasses
 import difflib
 import json
 import logging
+import math
 import os
 import tempfile
 import tomllib
@@ -282,7 +283,8 @@ def validate(key: str, value: Any) -> Any:
             else:
                 raise bad
     elif kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        # NaN compares false with every bound, so it would pass the range checks below.
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise bad
         value = float(value)
     elif kind is str:

@@ -156,3 +156,29 @@ def test_a_mapping_to_undeclared_categories_in_the_file_falls_back_to_the_defaul
     assert settings.genre_mapping == DEFAULT_GENRE_MAPPING
     assert len(problems) == 1 and "categories must be among rock, dreamy" in problems[0]
     assert problems[0].endswith("using the default genre categories and mapping")
+
+
+@pytest.mark.parametrize("key", ["learning_rate", "moco_weight", "moco_temperature",
+                                 "cache_budget_gb"])
+@pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-inf"])
+def test_values_that_are_not_finite_numbers_are_refused(key, text):
+    # NaN compares false with every bound, so a plain range check lets it through.
+    with pytest.raises(SettingsError) as caught:
+        Settings().with_text(key, text)
+    assert caught.value.key == key and text.lower() in str(caught.value).lower()
+    with pytest.raises(SettingsError):
+        Settings().replace(**{key: float(text)})
+
+
+def test_not_a_number_in_the_file_gets_the_default(tmp_path):
+    path = tmp_path / "settings.toml"
+    path.write_text("learning_rate = nan\ncache_budget_gb = inf\nmoco_weight = 0.5\n",
+                    encoding="utf-8")
+    settings, problems = Settings.load_checked(path)
+    assert (settings.learning_rate, settings.cache_budget_gb, settings.moco_weight) == (0.03, 0.0, 0.5)
+    assert [p.split(": ", 1)[1] for p in problems] == [
+        "setting 'learning_rate': nan is not allowed (a number from 1e-07 to 10); "
+        "using the default 0.03",
+        "setting 'cache_budget_gb': inf is not allowed (a number of at least 0); "
+        "using the default 0.0",
+    ]
