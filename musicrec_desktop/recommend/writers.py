@@ -15,11 +15,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote
 
 from musicrec_desktop.library.song import Song
 
 XSPF_NS = "http://xspf.org/ns/0/"
 MAX_NAME_CHARS = 100
+# Everything that some reader takes as the end of a line (Python's str.splitlines breaks on all).
+LINE_BREAKS = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]+")
 
 
 class Entry(Protocol):
@@ -70,8 +73,18 @@ def m3u8_text(title: str, entries: Sequence[Entry]) -> str:
         seconds = round(song.length_s) if song.length_s else -1
         name = " - ".join(p for p in (song.artist, song.title) if p) or song.display_name
         lines.append(f"#EXTINF:{seconds},{_one_line(name)}")
-        lines.append(str(_absolute(song.path)) if song.path is not None else song.url)
+        lines.append(_m3u8_location(song))
     return "\n".join(lines) + "\n"
+
+
+def _m3u8_location(song: Song) -> str:
+    """The song's line: its plain path, or its percent-encoded URI when the path holds a line
+    break (a file named ``a\\n#EXTINF:1,evil\\nevil.mp3`` would otherwise write three lines).
+    Players read ``file://`` URIs in M3U as well as paths."""
+    if song.path is None:
+        return LINE_BREAKS.sub(lambda m: quote(m.group()), song.url)
+    path = str(_absolute(song.path))
+    return location_uri(song) if LINE_BREAKS.search(path) else path
 
 
 def safe_file_name(name: str) -> str:
@@ -111,7 +124,7 @@ def write_playlist(out_dir: Path, title: str, entries: Sequence[Entry], fmt: str
 
 
 def _one_line(text: str) -> str:
-    return re.sub(r"[\r\n]+", " ", text).strip()
+    return LINE_BREAKS.sub(" ", text).strip()
 
 
 def _clean(text: str) -> str:

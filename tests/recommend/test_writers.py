@@ -156,6 +156,31 @@ def test_m3u8_round_trips_odd_names(tmp_path):
     assert extinf[0] == "#EXTINF:62,Ärtist & Co - Title 0 <&>"
 
 
+def test_m3u8_cannot_be_injected_through_file_names(tmp_path):
+    # A real file whose name holds line breaks: written as a path, it would add playlist lines.
+    folder = tmp_path / "Music"
+    folder.mkdir()
+    names = ["inj\n#EXTINF:1,evil\nevil-line.mp3", "cr\r#EXTM3U.mp3", "sep\u2028x.mp3", "plain.mp3"]
+    songs = []
+    for name in names:
+        path = folder / name
+        path.write_bytes(b"ID3")
+        songs.append(Recommendation(Song(key=path.as_uri(), url=path.as_uri(), path=path,
+                                         title="t\n#EXTINF:2,evil", artist="a"), 1.0, 0.9, "r"))
+    stream = Song(key="s", url="http://radio.example/a\n#EXTINF:3,evil\nhttp://evil", path=None)
+    songs.append(Recommendation(stream, 1.0, 0.9, "r"))
+    out = tmp_path / "out"
+    written = write_playlists(Settings(playlist_format="m3u8"), {"Discover": songs}, out)
+    lines = written[0].read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2 + 2 * len(songs)  # #EXTM3U, #PLAYLIST, then two lines a song
+    assert [line.startswith("#EXTINF:-1,a - t #EXTINF:2,evil") for line in lines[2:-2:2]] == [True] * 4
+    locations = lines[3::2]
+    assert [Path(unquote(urlsplit(loc).path)) for loc in locations[:3]] == [s.song.path for s in songs[:3]]
+    assert all(loc.startswith("file:///") for loc in locations[:3])
+    assert locations[3] == str(folder / "plain.mp3")  # ordinary names stay plain paths
+    assert locations[4] == "http://radio.example/a%0A#EXTINF:3,evil%0Ahttp://evil"
+
+
 def test_write_playlists_atomically_with_safe_names(tmp_path):
     out = tmp_path / "out"
     settings = Settings(playlist_format="both")
