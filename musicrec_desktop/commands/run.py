@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import time
-from typing import TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
 from musicrec_desktop.commands._output import add_json_flag, print_json
 from musicrec_desktop.context import AppContext
@@ -125,4 +127,25 @@ def _print_report(report) -> None:
         for row in top:
             reason = f" ({row['reason']})" if row.get("reason") else ""
             print(f"  {row['song']}{reason}")
+    _print_playlists(figures.get("recommend", {}))
     print(report.summary())
+
+
+def _print_playlists(recommend: dict[str, Any]) -> None:
+    """Where the playlists are and how to open them: a headless run leaves nothing else to click."""
+    from musicrec_desktop.app.player import playlist_title  # Qt-free: reads the file's own title
+
+    files = [Path(p) for p in recommend.get("playlists", []) if Path(p).is_file()]
+    if not files:
+        return
+    print(f"Playlists in {files[0].parent}:")
+    for path in files:
+        print(f"  {path.name}")
+    # Both players read XSPF and M3U8 given on their command line (checked with Strawberry 1.0.14
+    # and Clementine 1.4.0rc1); --create makes a new playlist, --load replaces the current one.
+    example = files[0]
+    print("Open one in Strawberry or Clementine with Music > Open file… (or drag it onto the playlist), "
+          "or from a terminal:")
+    print(f"  strawberry --create {shlex.quote(playlist_title(example))} {shlex.quote(str(example))}")
+    print("  (clementine takes the same options; --load FILE replaces the current playlist instead)")
+    print("Or put them all into the running player, each under its own name: musicrec push-playlists")

@@ -1,0 +1,100 @@
+"""What ``musicrec run`` prints at its end: where the playlists are and how to open them.
+
+The playlists come from the real library, rating and recommendation stages on real FLAC files
+with embeddings in a real store (no encoder is trained: that is the only stage left out).
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import numpy as np
+import pytest
+
+from musicrec_desktop.app.player import playlist_files
+from musicrec_desktop.commands.run import _print_report
+from musicrec_desktop.library import load_library
+from musicrec_desktop.pipeline import LibraryStage, Pipeline, RatingStage, RecommendStage
+from musicrec_desktop.store.embeddings import EmbeddingStore
+from tests.app.tiny import make_ctx, write_song
+from tests.support import player as headless
+
+GENRES = ["Rock", "Jazz", "Country"]
+
+
+@pytest.fixture
+def finished_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    music = tmp_path / "music"
+    music.mkdir()
+    rng = np.random.default_rng(0)
+    centres = {g: rng.normal(0, 3, 16) for g in GENRES}
+    for i in range(18):
+        genre = GENRES[i % 3]
+        rating = (1.0 if genre == "Jazz" else 0.4) if i % 2 else None
+        write_song(music / f"{genre.lower()}-{i:02d}.flac", 200.0 + 20 * i, genre, seconds=1.0,
+                   rating=rating)
+    ctx = make_ctx(tmp_path, music, output_dir=str(tmp_path / "My playlists"), recent_days=0,
+                   playlist_length=5)
+    songs = Pipeline([LibraryStage()]).run(ctx)
+    assert songs.ok
+    with EmbeddingStore(ctx.dirs.embeddings_db) as store:
+        store.register_model("encoder-test", 16)
+        store.set_current("encoder-test")
+        store.put("encoder-test", [(s.key, centres[s.genre] + rng.normal(0, 1, 16))
+                                   for s in load_library(ctx.settings, ctx.dirs).songs])
+    report = Pipeline([LibraryStage(), RatingStage(), RecommendStage()]).run(ctx)
+    assert report.ok, report.error
+    return ctx, report, tmp_path / "My playlists"
+
+
+def test_the_end_of_a_run_names_the_playlist_folder_its_files_and_how_to_open_them(finished_run, capsys):
+    _ctx, report, folder = finished_run
+    _print_report(report)
+    out = capsys.readouterr().out.splitlines()
+
+    files = sorted(p.name for p in folder.glob("*.xspf"))
+    assert "Discover.xspf" in files and len(files) >= 3
+    start = out.index(f"Playlists in {folder}:")
+    assert sorted(line.strip() for line in out[start + 1:start + 1 + len(files)]) == files
+    command = next(line for line in out if line.strip().startswith("strawberry --create"))
+    assert shlex.split(command) == ["strawberry", "--create", "Discover", str(folder / "Discover.xspf")]
+    assert any("Music > Open file" in line for line in out)
+    assert any(line.endswith("musicrec push-playlists") for line in out)
+    assert out[-1].startswith("Done in ")  # the summary stays the last line
+
+
+def test_a_run_without_playlists_says_nothing_about_them(finished_run, capsys):
+    _ctx, report, folder = finished_run
+    for path in folder.iterdir():
+        path.unlink()  # the person deleted them; the run's figures still list them
+    _print_report(report)
+    assert "Playlists in" not in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not headless.available("strawberry"), reason="needs strawberry, Xvfb and dbus")
+def test_the_printed_command_opens_the_playlist_in_a_real_strawberry(finished_run, capsys, request):
+    _ctx, report, folder = finished_run
+    _print_report(report)
+    command = next(line for line in capsys.readouterr().out.splitlines()
+                   if line.strip().startswith("strawberry --create"))
+    songs = sorted(p.name for p in playlist_files(folder / "Discover.xspf"))
+    # A short HOME: the player's single-instance socket lives under it and must stay under 108 bytes.
+    home = Path(tempfile.mkdtemp(prefix="mr-run-"))
+    request.addfinalizer(lambda: shutil.rmtree(home, ignore_errors=True))
+    with headless.HeadlessPlayer("strawberry", home) as player:
+        result = player.run_cli(*shlex.split(command)[1:])
+        assert result.returncode == 0, result.stderr
+        player.wait_until(lambda: 'string "Discover"' in player.call(
+            "org.mpris.MediaPlayer2.Playlists", "GetPlaylists", "uint32:0", "uint32:50",
+            "string:Alphabetical", "boolean:false"), 20, "strawberry did not create the playlist")
+        player.wait_until(lambda: "Saving playlist" in player.log_file.read_text(), 20,
+                          "strawberry did not fill the playlist")
+        player.quit()  # MPRIS Quit: the player saves its playlists to its database
+        rows = player.query("SELECT i.url FROM playlists p JOIN playlist_items i ON i.playlist = p.ROWID "
+                            "WHERE p.name = 'Discover'")
+    assert songs and sorted(Path(unquote(urlsplit(url).path)).name for (url,) in rows) == songs
