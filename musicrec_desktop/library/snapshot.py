@@ -3,13 +3,16 @@
 The player's file is opened through SQLite's read-only URI mode (so no journal is ever created
 next to it) and copied with the backup API into memory while one short read transaction holds
 the shared lock. Everything afterwards reads the copy; the player's file is touched only for the
-duration of the copy.
+duration of the copy. A database in WAL mode with a -wal file is copied file by file into a
+private folder first, because any SQLite connection to it writes its -shm file.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,7 +66,9 @@ def snapshot(path: Path | str, wait_s: float = DEFAULT_WAIT_S) -> sqlite3.Connec
 def _copy(path: Path, busy_s: float) -> sqlite3.Connection:
     uri, before = read_only_uri(path), None
     wal = path.with_name(path.name + "-wal")
-    if _is_wal(path) and not wal.exists():
+    if _is_wal(path) and wal.exists():
+        return _copy_private(path, wal)
+    if _is_wal(path):
         # A WAL database nobody has open: a read-only connection would create -wal and -shm
         # files next to it and could not remove them. Read it as immutable instead, and check
         # afterwards that nobody opened it meanwhile (else try again the ordinary way).
@@ -87,6 +92,38 @@ def _copy(path: Path, busy_s: float) -> sqlite3.Connection:
         return copy
     finally:
         source.close()
+
+
+def _copy_private(path: Path, wal: Path) -> sqlite3.Connection:
+    """A WAL database with its -wal file (a running player's, or one a crash left behind).
+
+    Even a read-only connection writes the -shm file beside it (it rebuilds or marks the
+    wal-index there). So the .db and -wal files are copied into a private folder, the -wal
+    first: a checkpoint between the two copies then only repeats in the .db what the -wal
+    copy holds. SQLite rebuilds the wal-index of the copy from its -wal, where uncommitted
+    frames are ignored. When either file changed while it was copied, this counts as busy and
+    is tried again.
+    """
+    before = _stamp(path), _stamp(wal)
+    with tempfile.TemporaryDirectory(prefix="musicrec-snapshot-") as folder:
+        private = Path(folder) / "player.db"
+        try:
+            shutil.copyfile(wal, private.with_name("player.db-wal"))
+            shutil.copyfile(path, private)
+        except FileNotFoundError as exc:  # the player closed it meanwhile and removed its -wal
+            raise sqlite3.OperationalError("database is locked (closed while it was copied)") from exc
+        if (_stamp(path), _stamp(wal)) != before:
+            raise sqlite3.OperationalError("database is locked (changed while it was copied)")
+        source = sqlite3.connect(private, isolation_level=None)
+        copy = sqlite3.connect(":memory:")
+        try:
+            source.backup(copy)
+        except BaseException:
+            copy.close()
+            raise
+        finally:
+            source.close()
+    return copy
 
 
 def _is_wal(path: Path) -> bool:

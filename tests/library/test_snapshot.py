@@ -191,3 +191,39 @@ def test_a_wal_database_gets_no_files_beside_it(odd_db):
         player.commit()
         scan = read_player_database(odd_db.path)
         assert next(s for s in scan.songs if s.title == "odd name").playcount == 9
+
+
+KILLED_WAL_WRITER = textwrap.dedent("""
+    import sqlite3, sys, time
+    db = sqlite3.connect(sys.argv[1], isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA wal_autocheckpoint = 0")  # the change stays in the -wal file
+    db.execute("UPDATE songs SET playcount = 42 WHERE title = 'odd name'")
+    db.execute("BEGIN")
+    db.execute("UPDATE songs SET playcount = 43")  # never committed
+    print("written", flush=True)
+    time.sleep(60)
+""")
+
+
+def test_a_wal_database_left_by_a_killed_player_is_read_without_touching_its_files(odd_db):
+    """A player killed with its database in WAL mode leaves .db, -wal and -shm; reading it must
+    not write any of them (any SQLite connection to it, even read-only, writes the -shm)."""
+    if odd_db.player != "strawberry":
+        pytest.skip("one schema is enough for this")
+    writer = subprocess.Popen([sys.executable, "-c", KILLED_WAL_WRITER, str(odd_db.path)],
+                              stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "written"
+    writer.kill()
+    writer.wait()
+    writer.stdout.close()
+    files = [odd_db.path.with_name(odd_db.path.name + tail) for tail in ("", "-wal", "-shm")]
+    assert all(f.stat().st_size > 0 for f in files)
+    before = [(f.name, sha256(f), f.stat().st_mtime_ns) for f in files]
+    for _ in range(2):
+        scan = read_player_database(odd_db.path, wait_s=1)
+        counts = [s.playcount for s in scan.songs if s.title == "odd name"]
+        assert counts == [42]  # the committed change, read from the -wal; the open one is not
+        assert max(s.playcount for s in scan.songs) == 42
+    assert [(f.name, sha256(f), f.stat().st_mtime_ns) for f in files] == before
+    assert files_beside(odd_db.path) == sorted(f.name for f in files)
