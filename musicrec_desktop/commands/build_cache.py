@@ -52,6 +52,10 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
                              workers=args.workers, collect=not args.folder)
     finally:
         signal.signal(signal.SIGINT, previous)
+    if scan.source == "folders":
+        # Files that were rejected while reading their tags never became songs; they are
+        # skipped all the same (a player database reports its own rows in `musicrec library`).
+        report.skipped.update(scan.skipped)
     if args.json:
         print_json(report.__dict__)
         return 0

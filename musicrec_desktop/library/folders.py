@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import mutagen
 from mutagen.id3 import ID3
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = frozenset({".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".wav"})
 _YEAR = re.compile(r"\d{4}")
+NOT_A_FILE = "not a regular file (a pipe, socket or device)"
 
 
 def scan_folders(folders: Sequence[Path | str], progress: ProgressCallback = ignore_progress,
@@ -68,7 +71,12 @@ def read_song(path: Path, skipped: dict[str, int] | None = None) -> Song | None:
     """A Song from one file's tags; None (counted in ``skipped``) when mutagen cannot read it."""
     skipped = skipped if skipped is not None else {}
     try:
-        audio = mutagen.File(path)  # None: not a format mutagen knows
+        with open_regular_file(path) as fh:
+            audio = mutagen.File(fh)  # None: not a format mutagen knows
+    except NotARegularFileError as exc:
+        log.warning("%s: skipped: %s", path, exc)
+        skipped[NOT_A_FILE] = skipped.get(NOT_A_FILE, 0) + 1
+        return None
     except (mutagen.MutagenError, OSError, ValueError, EOFError) as exc:
         log.info("%s: unreadable: %s", path, exc)
         audio = None
@@ -86,6 +94,25 @@ def read_song(path: Path, skipped: dict[str, int] | None = None) -> Song | None:
         year=_year(tags.get("date", "")), rating=tags.get("rating"),
         length_s=float(length) if length else None,
     )
+
+
+class NotARegularFileError(OSError):
+    """A pipe, socket or device under an audio file's name: reading it could block for ever."""
+
+
+def open_regular_file(path: Path) -> BinaryIO:
+    """``path`` opened for reading, or ``NotARegularFileError`` when it is not a regular file.
+
+    Opened without blocking (a FIFO with no writer blocks ``open`` for ever) and checked on the
+    open descriptor, so nothing can swap the file between the check and the read.
+    """
+    fh = open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK))  # noqa: SIM115
+    mode = os.fstat(fh.fileno()).st_mode
+    if not stat.S_ISREG(mode):
+        fh.close()
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "not a regular file"
+        raise NotARegularFileError(f"{kind}, not an audio file")
+    return fh
 
 
 def _read_tags(tags: object) -> dict:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from musicrec_desktop.errors import LibraryError
-from musicrec_desktop.library.folders import rating_from_popm, rating_from_text, scan_folders
+from musicrec_desktop.library.folders import (
+    NOT_A_FILE,
+    rating_from_popm,
+    rating_from_text,
+    scan_folders,
+)
 from musicrec_desktop.library.genres import GenreMapper
 from musicrec_desktop.library.players import read_player_database
 from musicrec_desktop.library.urls import file_url
@@ -132,3 +142,27 @@ def test_real_strawberry_scans_the_shared_recordings_to_the_same_keys(shared_aud
                                                          mine[song.key].genre.replace("; ", ";"))
         assert song.length_s == pytest.approx(mine[song.key].length_s, abs=0.1)
     assert {p: sha256(p) for p in checksums} == checksums
+
+
+def test_a_fifo_named_like_a_song_is_skipped_with_a_reason_not_waited_on(tmp_path):
+    """A named pipe with no writer blocks whoever opens it; `library` and `build-cache` (real
+    processes, so that a hang fails the test instead of stopping it) skip it and say why."""
+    music = tmp_path / "Music"
+    write_song(music / "one.flac", "One", "Ann", "Rock", "2001", ("fmps", "1"))
+    os.mkfifo(music / "pipe.mp3")
+    (music / "link to pipe.flac").symlink_to(music / "pipe.mp3")
+    data = tmp_path / "data"
+    base = [sys.executable, "-m", "musicrec_desktop", "--data-dir", str(data), "--player", "folders"]
+    subprocess.run([*base, "config", "set", "music_folders", str(music)], check=True, timeout=60)
+    shown = subprocess.run([*base, "library", "--json"], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    summary = json.loads(shown.stdout)
+    assert summary["skipped_rows"] == {NOT_A_FILE: 2}
+    assert "pipe.mp3: skipped: a named pipe (FIFO), not an audio file" in shown.stderr
+    built = subprocess.run([*base, "build-cache", "--workers", "0"], capture_output=True, text=True,
+                           timeout=120)
+    assert built.returncode == 0, built.stderr
+    # the build goes on, and its summary counts what the library left out (a 1 s song is too short)
+    assert built.stdout.startswith("cached 0, up to date 0, skipped 3,"), built.stdout
+    assert f"  skipped 2: {NOT_A_FILE}\n" in built.stdout and "  skipped 1: too_short\n" in built.stdout
+    assert stat.S_ISFIFO(os.lstat(music / "pipe.mp3").st_mode)  # left as it was
