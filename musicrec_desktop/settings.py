@@ -38,6 +38,28 @@ GENRE_CATEGORIES = (
     "latin_world",
 )
 
+# What the person reads for each category (menus, playlist names, the map's legend): the ids
+# above are what the settings file and the encoder's genre head store.
+GENRE_CATEGORY_TITLES = {
+    "rock": "Rock",
+    "pop": "Pop",
+    "electronic": "Electronic",
+    "hiphop": "Hip-hop & R&B",
+    "jazz_classical": "Jazz & classical",
+    "country": "Country & folk",
+    "latin_world": "Latin & world",
+}
+
+
+def genre_title(category: str) -> str:
+    """The person's words for a genre category; one of their own reads as they wrote it, with
+    spaces for underscores ("dream_pop" -> "Dream pop")."""
+    title = GENRE_CATEGORY_TITLES.get(category)
+    if title is None:
+        words = category.replace("_", " ").strip()
+        title = words[:1].upper() + words[1:]
+    return title
+
 # Raw genre or keyword (normalised: lower case, no spaces or hyphens) -> categories.
 DEFAULT_GENRE_MAPPING: dict[str, list[str]] = {
     "rock": ["rock"], "blues": ["rock"], "metal": ["rock"], "punk": ["rock"],

@@ -182,3 +182,13 @@ def test_not_a_number_in_the_file_gets_the_default(tmp_path):
         "setting 'cache_budget_gb': inf is not allowed (a number of at least 0); "
         "using the default 0.0",
     ]
+
+
+def test_every_genre_category_has_a_title_in_the_persons_words():
+    from musicrec_desktop.settings import GENRE_CATEGORY_TITLES, genre_title
+
+    assert set(GENRE_CATEGORY_TITLES) == set(GENRE_CATEGORIES)
+    assert genre_title("jazz_classical") == "Jazz & classical"
+    assert genre_title("latin_world") == "Latin & world" and genre_title("hiphop") == "Hip-hop & R&B"
+    assert not any("_" in genre_title(c) for c in GENRE_CATEGORIES)
+    assert genre_title("dream_pop") == "Dream pop"  # a category of the person's own

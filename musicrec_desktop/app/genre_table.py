@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from musicrec_desktop.library.genres import GenreMapper, normalise
-from musicrec_desktop.settings import DEFAULT_GENRE_MAPPING
+from musicrec_desktop.settings import DEFAULT_GENRE_MAPPING, genre_title
 
 _SEVERAL_PARTS = re.compile(r"[/;,|\\]")
 FIXED_COLUMNS = 2  # genre, songs
@@ -86,7 +86,7 @@ class GenreMappingEditor(QWidget):
         self.table.clear()
         self.table.setColumnCount(FIXED_COLUMNS + len(self.categories))
         self.table.setRowCount(len(self.genres))
-        self.table.setHorizontalHeaderLabels(["Genre", "Songs"] + self.categories)
+        self.table.setHorizontalHeaderLabels(["Genre", "Songs"] + [genre_title(c) for c in self.categories])
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(1, self.table.columnCount()):

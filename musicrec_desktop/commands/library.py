@@ -8,6 +8,7 @@ from musicrec_desktop.cli import add_library_choice
 from musicrec_desktop.commands._output import add_json_flag, print_json
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.library.snapshot import DEFAULT_WAIT_S
+from musicrec_desktop.settings import genre_title
 
 ORDER = 10
 
@@ -53,7 +54,7 @@ def print_text(summary: dict) -> None:
     print(f"Genre categories ({summary['songs_with_genre_category']} songs labelled, "
           f"{summary['songs_without_genre']} without a genre tag):")
     for category, count in summary["songs_per_genre_category"].items():
-        print(f"  {category:<16} {count}")
+        print(f"  {genre_title(category):<18} {count}")
     _print_counts("Most frequent unmapped genres", summary["top_unmapped_genres"])
     _print_counts("Skipped rows", summary["skipped_rows"])
     _print_counts("Notes", summary["notes"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from musicrec_desktop.recommend.ranking import LIKED_MIN, Ranker, Recommendation, stars_text
+from musicrec_desktop.settings import genre_title
 
 FORGOTTEN_DAYS = 180  # a favourite not played for this long is "forgotten"
 FIVE_STARS_MIN = 0.9 - 1e-6  # 4.5 stars and up count as five-star songs
@@ -72,7 +73,7 @@ def generate(ranker: Ranker, categories: list[str], n: int) -> dict[str, list[Re
     """Every generated playlist that has songs: name -> songs."""
     out = {DISCOVER: discover(ranker, n)}
     for category in categories:
-        out[f"Genre: {category}"] = genre(ranker, category, n)
+        out[f"Genre: {genre_title(category)}"] = genre(ranker, category, n)
     out[FORGOTTEN] = forgotten_favourites(ranker, n)
     out[MORE_LIKE_FIVE_STARS] = more_like_five_stars(ranker, n)
     return {name: songs for name, songs in out.items() if songs}

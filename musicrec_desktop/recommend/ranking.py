@@ -13,7 +13,7 @@ import numpy as np
 from musicrec_desktop.library.song import Song
 from musicrec_desktop.recommend.rating import TasteModel
 from musicrec_desktop.recommend.table import SongTable, normalised_name
-from musicrec_desktop.settings import Settings
+from musicrec_desktop.settings import Settings, genre_title
 
 DISLIKED_MAX = 0.4 + 1e-6  # two stars or less: never recommended
 LIKED_MIN = 0.8 - 1e-6  # four stars or more: a song that can be the reason for another
@@ -93,7 +93,9 @@ class Ranker:
     def _genre_banned(self, raw: str, banned: set[str]) -> bool:
         if not raw:
             return False
-        words = {raw.casefold().strip()} | {c.casefold() for c in self.categories(raw)}
+        # A category can be banned by its id or by the title the person sees ("Latin & world").
+        words = {raw.casefold().strip()} | {name.casefold() for c in self.categories(raw)
+                                            for name in (c, genre_title(c))}
         return bool(words & banned)
 
     def unrated_or_rarely_played(self) -> np.ndarray:

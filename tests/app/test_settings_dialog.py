@@ -78,6 +78,9 @@ def test_genre_mapping_edits_reach_the_training_labels(qtbot, dialog, ctx):
     rows = {table.table.item(r, 0).text(): int(table.table.item(r, 1).text())
             for r in range(table.table.rowCount())}
     assert rows == {"Rock": 2, "Synthwave": 1, "Jazz": 1, "Hip-Hop": 1}
+    headers = [table.table.horizontalHeaderItem(c).text() for c in range(table.table.columnCount())]
+    assert headers == ["Genre", "Songs", "Rock", "Pop", "Electronic", "Hip-hop & R&B", "Jazz & classical",
+                       "Country & folk", "Latin & world"]  # the person's words, not the ids
     assert table.categories_of("Synthwave") == []
     assert "1 songs have a genre with no category" in table.unmapped.text()
 

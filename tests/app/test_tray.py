@@ -19,7 +19,7 @@ from musicrec_desktop.app.single_instance import SingleInstance, server_name
 from musicrec_desktop.app.tray import TrayApp
 from musicrec_desktop.errors import PlayerError
 from musicrec_desktop.pipeline import PipelineState, state_path
-from tests.app.tiny import tiny_pipeline
+from tests.app.tiny import finished_run, tiny_pipeline
 
 MENU = ["Play recommended", "Radio from current song", "Playlists", "", "Rebuild model",
         "Update library", "Pause work", "Cancel work", "", "Model report…", "Settings…", "",
@@ -162,6 +162,19 @@ def test_playlists_submenu_lists_the_written_playlists(qtbot, tray, tmp_path, ct
         actions[0].trigger()
     assert tray.player.calls == [("push_playlist", mix)]
     assert note.args == ["Playlist added", "'Recommended' is now in your player's playlists."]
+
+
+def test_the_playlists_submenu_names_genre_playlists_in_the_persons_words(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    ctx, _report = finished_run(tmp_path / "run")  # the real stages write the playlists
+    app = TrayApp(ctx, player=RecordingPlayer(), pipelines=lambda kind: tiny_pipeline())
+    try:
+        app.fill_playlists()
+        names = [a.text() for a in app.playlists_menu.actions()]
+    finally:
+        app.shutdown(10_000)
+    assert {"Discover", "Genre: Rock", "Genre: Jazz & classical", "Genre: Latin & world"} <= set(names)
+    assert not any("_" in name for name in names)
 
 
 def test_a_pushed_playlist_takes_the_name_the_command_line_gives_it(qtbot, tray, tmp_path, ctx):

@@ -88,3 +88,32 @@ def tiny_pipeline(step_s: float = 0.0) -> Pipeline:
     """The stages that exist for real (library, cache) plus two counting stages after them."""
     return Pipeline([LibraryStage(), CacheStage(), CountStage("encoder", 4, step_s, after="cache"),
                      CountStage("rating", 3, step_s, after="encoder")])
+
+
+def finished_run(root: Path, genres: tuple[str, ...] = ("Rock", "Jazz", "Reggae")) -> tuple[AppContext, object]:
+    """18 real songs (every second one rated, Jazz loved), embeddings around one centre per genre
+    in a real store, then the real library, rating and recommendation stages: what a finished run
+    leaves, playlists in ``root / "My playlists"`` included, without training an encoder."""
+    from musicrec_desktop.library import load_library
+    from musicrec_desktop.pipeline import RatingStage, RecommendStage
+    from musicrec_desktop.store.embeddings import EmbeddingStore
+
+    music = root / "music"
+    music.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    centres = {g: rng.normal(0, 3, 16) for g in genres}
+    for i in range(18):
+        genre = genres[i % len(genres)]
+        rating = (1.0 if genre == "Jazz" else 0.4) if i % 2 else None
+        write_song(music / f"{genre.lower()}-{i:02d}.flac", 200.0 + 20 * i, genre, seconds=1.0,
+                   rating=rating)
+    ctx = make_ctx(root, music, output_dir=str(root / "My playlists"), recent_days=0, playlist_length=5)
+    with EmbeddingStore(ctx.dirs.embeddings_db) as store:
+        store.register_model("encoder-test", 16)
+        store.set_current("encoder-test")
+        store.put("encoder-test", [(s.key, centres[s.genre] + rng.normal(0, 1, 16))
+                                   for s in load_library(ctx.settings, ctx.dirs).songs])
+    report = Pipeline([LibraryStage(), RatingStage(), RecommendStage()]).run(ctx)
+    if report.error is not None:
+        raise report.error
+    return ctx, report

@@ -47,6 +47,9 @@ def test_library_text(odd_db, tmp_path, capsys):
     assert f"\n  songs                {ODD_SONGS}\n" in out
     assert "\n       1  not a local file (http)\n" in out and "\n       1  Shoegaze\n" in out
     assert "\n       2  duplicate row\n" in out and "\n       1  marked unavailable by the player\n" in out
+    # Categories in the person's words, not their ids.
+    assert "\n  Hip-hop & R&B      4\n" in out and "\n  Jazz & classical   1\n" in out
+    assert "jazz_classical" not in out and "hiphop" not in out
 
 
 def test_library_exit_codes(odd_db, tmp_path, capsys):

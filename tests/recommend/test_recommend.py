@@ -104,6 +104,16 @@ def test_radio_seed_must_be_known(library):
         rec.radio(str(Path("/nowhere/song.flac")), 5)
 
 
+def test_a_genre_category_is_excluded_by_the_title_the_person_sees(tmp_path):
+    lib = build_library(tmp_path)
+    lib.ctx.settings = lib.ctx.settings.replace(exclude_genres=["latin & World"])  # Reggae's category
+    ranker = Recommender.open(lib.ctx, lib.scan).ranker
+    # Unrated songs: disliked ratings are left out for their own reason.
+    banned = {s.genre for s, ok in zip(ranker.table.songs, ranker.allowed(), strict=True)
+              if not ok and s.rating is None}
+    assert banned == {"Reggae"}
+
+
 def test_generated_playlists(tmp_path):
     lib = build_library(tmp_path)
     songs = lib.scan.songs
@@ -121,7 +131,7 @@ def test_generated_playlists(tmp_path):
     assert "days ago" in forgotten[0].reason
     more = lists["More like my five-star songs"]
     assert all(r.song.rating is None for r in more) and "★★★★" in more[0].reason
-    rock = lists["Genre: rock"]  # Rock, Metal and Blues map to rock
+    rock = lists["Genre: Rock"]  # Rock, Metal and Blues map to rock, named in the person's words
     assert rock and {r.song.genre for r in rock} <= {"Rock", "Metal", "Blues"}
     assert playlists.FORGOTTEN_DAYS == 180
 
