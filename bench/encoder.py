@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from musicrec_desktop.audio.build import build_cache  # noqa: E402
 from musicrec_desktop.constants import SAMPLE_RATE  # noqa: E402
 from musicrec_desktop.demo.styles import STYLES, render_song  # noqa: E402
+from musicrec_desktop.encoders.embed import embed_songs  # noqa: E402
 from musicrec_desktop.library.song import Song, song_key  # noqa: E402
-from musicrec_desktop.model.embed import embed_songs  # noqa: E402
 from musicrec_desktop.model.train import train_encoder  # noqa: E402
 from musicrec_desktop.paths import DataDirs  # noqa: E402
 from musicrec_desktop.settings import Settings  # noqa: E402

@@ -402,31 +402,37 @@ class CacheStage(Stage):
 
 
 class EncoderStage(Stage):
-    """Trains the encoder. Its fingerprint leaves the song list out on purpose: a new song is
-    embedded with the current encoder (incremental update), only "Rebuild model" retrains."""
+    """Trains the chosen encoder backend when it learns from the library (``needs_training``);
+    a pretrained backend has nothing to do here. Its fingerprint leaves the song list out on
+    purpose: a new song is embedded with the current encoder (incremental update), only
+    "Rebuild model" retrains."""
 
     name, title = "encoder", "Training the encoder"
-    settings_keys = ("backbone", "epochs", "batch_size", "learning_rate", "warmup_epochs",
-                     "moco_weight", "genre_weight", "moco_queue", "moco_momentum",
-                     "moco_temperature", "seed", "genre_categories", "genre_mapping")
 
     def fingerprint(self, ctx, state):
+        from musicrec_desktop.encoders.choice import open_backend
+
+        backend = open_backend(ctx.settings, ctx.dirs)
+        if not backend.needs_training:
+            return _digest(backend.name)
         if state.quick is None:
             state.quick = resolve_device(state.device or ctx.settings.device) == "cpu"
-        return _digest(_settings_part(ctx, self.settings_keys), state.quick)
+        return _digest(_settings_part(ctx, backend.settings_keys()), state.quick)
 
     def run(self, ctx, state, progress, cancel):
-        from musicrec_desktop.model.checkpoint import checkpoint_path
-        from musicrec_desktop.model.train import train_encoder
+        from musicrec_desktop.encoders.choice import open_backend
 
+        backend = open_backend(ctx.settings, ctx.dirs)
+        if not backend.needs_training:
+            return {"backend": backend.name, "trained": False}
         fingerprint = self.fingerprint(ctx, state)
         # Resume a run of the same settings that started, did not finish and saved a checkpoint
         # (also when "Rebuild model" is asked again after a cancel or a restart); otherwise,
         # "Rebuild model" included, start from scratch.
-        resume = state.started.get(self.name) == fingerprint and checkpoint_path(ctx.dirs).exists()
+        resume_allowed = state.started.get(self.name) == fingerprint
         state.started[self.name] = fingerprint
         state.save(state_path(ctx))
-        report = train_encoder(ctx.settings, ctx.dirs, state.songs, quick=state.quick, resume=resume,
+        report = backend.train(state.songs, quick=bool(state.quick), resume_allowed=resume_allowed,
                                device=state.device or ctx.settings.device, progress=progress,
                                cancel=cancel)
         state.reports[self.name] = report
@@ -443,16 +449,17 @@ def resolve_device(device: str) -> str:
 
 
 class EmbedStage(Stage):
-    """Embeds new and changed songs with the current encoder and drops songs that left the library."""
+    """Embeds new and changed songs with the chosen encoder backend and drops songs that left
+    the library."""
 
     name, title = "embed", "Embedding songs"
 
     def fingerprint(self, ctx, state):
         return _digest(state.finished_at("encoder"), state.finished_at("cache"),
-                       sorted(s.key for s in state.songs))
+                       sorted(s.key for s in state.songs), ctx.settings.encoder)
 
     def run(self, ctx, state, progress, cancel):
-        from musicrec_desktop.model.embed import embed_songs
+        from musicrec_desktop.encoders.embed import embed_songs
 
         report = embed_songs(ctx.settings, ctx.dirs, state.songs,
                              device=state.device or ctx.settings.device, progress=progress,

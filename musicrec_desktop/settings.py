@@ -24,6 +24,7 @@ from typing import Any
 
 import tomli_w
 
+from musicrec_desktop.encoders.registry import encoder_choices
 from musicrec_desktop.errors import MusicrecError, SettingsError
 
 log = logging.getLogger(__name__)
@@ -85,9 +86,12 @@ DEFAULT_GENRE_MAPPING: dict[str, list[str]] = {
 
 
 def option(default: Any, title: str, group: str, help: str = "", *,
-           choices: tuple[str, ...] = (), minimum: float | None = None,
+           choices: tuple[str, ...] | typing.Callable[[], tuple[str, ...]] = (), minimum: float | None = None,
            maximum: float | None = None, advanced: bool = False) -> Any:
-    """Declares one setting: its default and what the settings dialog and validation need."""
+    """Declares one setting: its default and what the settings dialog and validation need.
+
+    ``choices`` may be a function, for choices that a registry holds (read where they are used).
+    """
     meta = {"title": title, "group": group, "help": help, "choices": choices,
             "minimum": minimum, "maximum": maximum, "advanced": advanced}
     if isinstance(default, (list, dict)):
@@ -141,6 +145,9 @@ class Settings:
     moco_temperature: float = option(0.07, "MoCo temperature", "Training", minimum=1e-4,
                                      maximum=10.0, advanced=True)
     seed: int = option(1234, "Random seed", "Training", minimum=0, advanced=True)
+    encoder: str = option("auto", "Song encoder", "Training",
+                          "What turns a song's sound into a vector; auto chooses one.",
+                          choices=encoder_choices)
     # Genres
     genre_categories: list[str] = option(list(GENRE_CATEGORIES), "Genre categories", "Genres",
                                          "The labels of the encoder's genre head.")
@@ -268,11 +275,17 @@ def _type_of(key: str, value: object = None) -> Any:
     return typing.get_type_hints(Settings)[key]
 
 
+def choices_of(key: str) -> tuple[str, ...]:
+    """The values a setting allows when it has a list of them; () when it has none."""
+    choices = _field(key).metadata["choices"]
+    return tuple(choices() if callable(choices) else choices)
+
+
 def describe_allowed(key: str) -> str:
     f, kind = _field(key), _type_of(key)
     meta = f.metadata
-    if meta["choices"]:
-        return "one of " + ", ".join(meta["choices"])
+    if choices_of(key):
+        return "one of " + ", ".join(choices_of(key))
     if kind in (int, float):
         name = "a whole number" if kind is int else "a number"
         lo, hi = meta["minimum"], meta["maximum"]
@@ -323,7 +336,7 @@ def validate(key: str, value: Any) -> Any:
         ):
             raise bad
         value = {k: list(v) for k, v in value.items()}
-    if meta["choices"] and value not in meta["choices"]:
+    if meta["choices"] and value not in choices_of(key):
         raise bad
     if kind in (int, float):
         if meta["minimum"] is not None and value < meta["minimum"]:

@@ -13,6 +13,7 @@ from musicrec_desktop.settings import (
     GENRE_CATEGORIES,
     Settings,
     UnknownSettingError,
+    choices_of,
     options,
 )
 
@@ -22,7 +23,7 @@ def test_every_setting_is_declared_with_title_group_and_a_valid_default():
     for f in options():
         assert f.metadata["title"] and f.metadata["group"], f.name
         if f.metadata["choices"]:
-            assert getattr(settings, f.name) in f.metadata["choices"]
+            assert getattr(settings, f.name) in choices_of(f.name)
     assert settings.genre_categories == list(GENRE_CATEGORIES)
     assert set(settings.genre_mapping) == set(DEFAULT_GENRE_MAPPING)
 

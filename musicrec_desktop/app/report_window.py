@@ -48,6 +48,7 @@ class MapData:
 
 def load_map(ctx: AppContext) -> MapData:
     """Reads the library and the current encoder's embeddings; projects them to 2-D (PCA)."""
+    from musicrec_desktop.encoders.choice import chosen_name
     from musicrec_desktop.library import load_library
     from musicrec_desktop.library.genres import GenreMapper
     from musicrec_desktop.store.embeddings import EmbeddingStore
@@ -56,7 +57,7 @@ def load_map(ctx: AppContext) -> MapData:
     if not ctx.dirs.embeddings_db.exists():
         return empty
     with EmbeddingStore(ctx.dirs.embeddings_db) as store:
-        model = store.current_model()
+        model = store.current_model(chosen_name(ctx.settings))
         if model is None:
             return empty
         keys, vectors = store.load(model)

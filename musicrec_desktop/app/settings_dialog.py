@@ -39,7 +39,7 @@ from musicrec_desktop.app.signals import emit
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.errors import SettingsError
 from musicrec_desktop.pipeline import PipelineState, state_path
-from musicrec_desktop.settings import Settings, describe_allowed, options, parse_text
+from musicrec_desktop.settings import Settings, choices_of, describe_allowed, options, parse_text
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ class SettingsDialog(QDialog):
             return Editor(key, box, box.isChecked, box.setChecked)
         if meta["choices"] or key == "device":
             combo = QComboBox()
-            combo.addItems(list(meta["choices"]) or ["auto", "cpu", "cuda"])
+            combo.addItems(list(choices_of(key)) or ["auto", "cpu", "cuda"])
             combo.setEditable(key == "device")  # cuda:1 and the like
             return Editor(key, combo, lambda: parse_text(key, combo.currentText().strip()),
                           lambda v: combo.setCurrentText(str(v)))

@@ -31,8 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_desktop.commands.run import ConsoleProgress
+    from musicrec_desktop.encoders.embed import embed_songs
     from musicrec_desktop.library import load_library
-    from musicrec_desktop.model.embed import embed_songs
 
     ctx.dirs.create()
     songs = load_library(ctx.settings, ctx.dirs).local_songs

@@ -23,7 +23,7 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_desktop.recommend.service import _table
 
     scan = load_library(ctx.settings, ctx.dirs)
-    table = _table(ctx.dirs, scan)
+    table = _table(ctx.settings, ctx.dirs, scan)
     events = None
     if ctx.dirs.history_db.exists():
         events = history_events(ctx.dirs.history_db, {s.url: s.key for s in scan.songs})

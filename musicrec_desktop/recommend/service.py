@@ -46,11 +46,14 @@ def _scan(settings: Settings, dirs: DataDirs, scan: LibraryScan | None) -> Libra
     return load_library(settings, dirs)
 
 
-def _table(dirs: DataDirs, scan: LibraryScan) -> SongTable:
+def _table(settings: Settings, dirs: DataDirs, scan: LibraryScan) -> SongTable:
+    """The library's songs with their vectors of the encoder backend the settings choose."""
+    from musicrec_desktop.encoders.choice import stored_model_id
+
     if not dirs.embeddings_db.exists():
         raise NotReadyError(f"no song embeddings yet; run `{EMBED_COMMAND}` first")
     with EmbeddingStore(dirs.embeddings_db) as store:
-        return SongTable.from_store(scan.songs, store)
+        return SongTable.from_store(scan.songs, store, stored_model_id(settings, store))
 
 
 def _categories(settings: Settings):
@@ -63,7 +66,7 @@ def train_rating_model(settings: Settings, dirs: DataDirs, scan: LibraryScan | N
                        cancel: CancelToken | None = None) -> RatingReport:
     """Cross-validates and trains the rating model on the library's ratings and saves it under
     ``dirs.models``. Below 30 ratings the report says so and the favourites fallback is saved."""
-    table = _table(dirs, _scan(settings, dirs, scan))
+    table = _table(settings, dirs, _scan(settings, dirs, scan))
     config = RatingConfig(epochs=settings.rating_epochs, seed=settings.seed)
     model, report = rating.train(table, config, progress=progress, cancel=cancel)
     if cancel is not None:
@@ -101,7 +104,7 @@ class Recommender:
     @classmethod
     def open(cls, ctx: AppContext, scan: LibraryScan | None = None) -> Recommender:
         """``NotReadyError`` (naming the command to run) when there are no embeddings yet."""
-        table = _table(ctx.dirs, _scan(ctx.settings, ctx.dirs, scan))
+        table = _table(ctx.settings, ctx.dirs, _scan(ctx.settings, ctx.dirs, scan))
         taste, report = _taste(ctx, table)
         return cls(ctx, table, taste, report)
 

@@ -1,7 +1,8 @@
 """Song embeddings in SQLite, tagged with the encoder that made them.
 
 Vectors of different encoders are never mixed: every read names the model id, and the store
-remembers which model is current.
+remembers which model is current for each encoder backend (``musicrec_desktop.encoders``). A
+backend's extra per-song outputs (tag scores, say) are kept beside its vectors.
 """
 
 from __future__ import annotations
@@ -27,7 +28,16 @@ CREATE TABLE IF NOT EXISTS embeddings (
     PRIMARY KEY (song_key, model_id)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS extras (
+    song_key TEXT NOT NULL,
+    model_id TEXT NOT NULL REFERENCES models(model_id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (song_key, model_id, name)
+);
 """
+
+LEGACY_CURRENT = "current_model"  # before backends: the one encoder's model (only moco existed)
 
 
 class EmbeddingStore:
@@ -57,12 +67,25 @@ class EmbeddingStore:
                 (model_id, dim, time.time(), description),
             )
 
-    def set_current(self, model_id: str) -> None:
+    def set_current(self, model_id: str, backend: str = "moco") -> None:
+        """``model_id`` is now the current model of ``backend`` (and the latest of all)."""
         with self._db:
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('current_model', ?)", (model_id,))
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                             (f"current_model:{backend}", model_id))
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (LEGACY_CURRENT, model_id))
 
-    def current_model(self) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key='current_model'").fetchone()
+    def current_model(self, backend: str | None = None) -> str | None:
+        """The current model of ``backend``; without one, the model embedded last by any backend."""
+        if backend is None:
+            return self._meta(LEGACY_CURRENT)
+        found = self._meta(f"current_model:{backend}")
+        if found is None and backend == "moco" and not self._db.execute(
+                "SELECT 1 FROM meta WHERE key LIKE 'current_model:%'").fetchone():
+            return self._meta(LEGACY_CURRENT)  # a store written before there were backends
+        return found
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
 
     def dim(self, model_id: str) -> int:
@@ -83,6 +106,20 @@ class EmbeddingStore:
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?,?,?)", rows)
         return len(rows)
+
+    def put_extras(self, model_id: str, name: str, items: Iterable[tuple[str, np.ndarray]]) -> int:
+        """Stores a backend's extra per-song output ``name`` (float32 vectors of any length)."""
+        rows = [(key, model_id, name, np.asarray(v, dtype=np.float32).reshape(-1).tobytes())
+                for key, v in items]
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO extras VALUES (?,?,?,?)", rows)
+        return len(rows)
+
+    def load_extras(self, model_id: str, name: str) -> dict[str, np.ndarray]:
+        """song key -> the extra output ``name`` of the model's backend."""
+        cur = self._db.execute("SELECT song_key, vector FROM extras WHERE model_id=? AND name=?",
+                               (model_id, name))
+        return {key: np.frombuffer(blob, dtype=np.float32) for key, blob in cur}
 
     def keys(self, model_id: str) -> set[str]:
         cur = self._db.execute("SELECT song_key FROM embeddings WHERE model_id=?", (model_id,))
@@ -108,9 +145,12 @@ class EmbeddingStore:
         keys = list(keys)
         with self._db:
             cur = self._db.executemany("DELETE FROM embeddings WHERE song_key=?", [(k,) for k in keys])
-        return cur.rowcount
+            removed = cur.rowcount
+            self._db.executemany("DELETE FROM extras WHERE song_key=?", [(k,) for k in keys])
+        return removed
 
     def drop_model(self, model_id: str) -> None:
         with self._db:
             self._db.execute("DELETE FROM embeddings WHERE model_id=?", (model_id,))
+            self._db.execute("DELETE FROM extras WHERE model_id=?", (model_id,))
             self._db.execute("DELETE FROM models WHERE model_id=?", (model_id,))

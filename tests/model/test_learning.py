@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from musicrec_desktop.model.embed import embed_songs
+from musicrec_desktop.encoders.embed import embed_songs
 from musicrec_desktop.model.metrics import knn_accuracy
 from musicrec_desktop.model.train import train_encoder
 from musicrec_desktop.paths import DataDirs

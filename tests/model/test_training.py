@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from musicrec_desktop.encoders.embed import embed_songs
+from musicrec_desktop.encoders.moco import load_encoder
 from musicrec_desktop.errors import Cancelled, ModelError, NotReadyError
 from musicrec_desktop.model.checkpoint import checkpoint_path, load_checkpoint, metrics_path, model_id
 from musicrec_desktop.model.config import EncoderConfig
-from musicrec_desktop.model.embed import embed_songs, load_encoder
 from musicrec_desktop.model.frontend import CQTFrontEnd
 from musicrec_desktop.model.inference import ChunkEmbedder
 from musicrec_desktop.model.schedule import cosine_lr

@@ -1,0 +1,29 @@
+"""Every encoder backend, by the name the ``encoder`` setting uses: one line per backend.
+
+An entry is ``"module:Class"`` (imported only when that backend is opened, so reading the
+settings never imports torch or a backend's weights) or the class itself. The settings import
+this module for the setting's choices, so it imports nothing of the app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+AUTO = "auto"
+
+BACKENDS: dict[str, Any] = {
+    "moco": "musicrec_desktop.encoders.moco:MocoBackend",
+}
+
+# What ``auto`` means until the choice is made by measurement on the person's library.
+AUTO_CHOICE = "moco"
+
+
+def encoder_choices() -> tuple[str, ...]:
+    """The values the ``encoder`` setting allows, read when a value is checked."""
+    return (AUTO, *BACKENDS)
+
+
+def resolve(name: str) -> str:
+    """The backend a setting value stands for (``auto`` -> the automatic choice)."""
+    return AUTO_CHOICE if name == AUTO else name
