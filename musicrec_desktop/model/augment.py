@@ -1,14 +1,15 @@
 """Waveform augmentations for one training view, in numpy (they run in the loader's workers).
 
-Order: mixup (stereo) -> channel select -> gain -> noise, so that the noise level is measured
-against the signal the encoder finally hears.
+Order: mixup (stereo) -> channel select -> noise, so that the noise level is measured against the
+signal the encoder finally hears. A change of gain is no augmentation here: the log-CQT image is
+standardised on its own, which removes it; the front end's random equaliser (``frontend.random_eq``)
+changes the spectral shape instead.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-GAIN_DB = 2.0  # uniform in +-2 dB, always
 NOISE_P, NOISE_SNR_DB = 0.5, (25.0, 35.0)
 CHANNEL_P = 0.5  # else the average of both channels
 MIXUP_P, MIXUP_ALPHA = 0.5, 0.1
@@ -31,10 +32,6 @@ def to_mono(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return wave.mean(axis=0).astype(np.float32)
 
 
-def gain(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return (wave * 10.0 ** (rng.uniform(-GAIN_DB, GAIN_DB) / 20.0)).astype(np.float32)
-
-
 def add_noise(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """White Gaussian noise at a signal-to-noise ratio drawn from NOISE_SNR_DB. wave: (n,) float32."""
     snr_db = rng.uniform(*NOISE_SNR_DB)
@@ -50,7 +47,7 @@ def augment_view(wave: np.ndarray, partner: np.ndarray | None, rng: np.random.Ge
     genre or None (no mixup). Returns (n,) float32 mono."""
     if partner is not None:
         wave = mixup(wave, partner, rng)
-    mono = gain(to_mono(wave, rng), rng)
+    mono = to_mono(wave, rng)
     if rng.random() < NOISE_P:
         mono = add_noise(mono, rng)
     return mono

@@ -81,8 +81,9 @@ class _LazySource:
 
 
 class PairDataset(Dataset):
-    """Item ``ItemSpec`` -> (view_q (n,), view_k (n,), targets (C,), labelled ()) float32/float32/
-    float32/bool: two augmented views of one song, each from a random chunk and a random crop."""
+    """Item ``ItemSpec`` -> (view_q (n,), view_k (n,), targets (C,), labelled (), song ())
+    float32/float32/float32/bool/int64: two augmented views of one song, each from a random chunk
+    and a random crop, and the song's index (MoCo keeps a song's own keys out of its negatives)."""
 
     def __init__(self, open_source: Callable[[], ChunkSource], songs: Sequence[TrainSong],
                  n_categories: int) -> None:
@@ -97,7 +98,7 @@ class PairDataset(Dataset):
     def __len__(self) -> int:
         return len(self.songs)
 
-    def __getitem__(self, spec: ItemSpec) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __getitem__(self, spec: ItemSpec) -> tuple[torch.Tensor, ...]:
         rng = np.random.default_rng(spec.seed)
         song = self.songs[spec.song]
         views = [augment_view(_random_crop(self._lazy.source, song, spec.samples, rng),
@@ -105,7 +106,7 @@ class PairDataset(Dataset):
         targets = np.zeros(self.n_categories, dtype=np.float32)
         targets[list(song.genres)] = 1.0
         return (torch.from_numpy(views[0]), torch.from_numpy(views[1]), torch.from_numpy(targets),
-                torch.tensor(bool(song.genres)))
+                torch.tensor(bool(song.genres)), torch.tensor(spec.song, dtype=torch.long))
 
     def _partner_crop(self, spec: ItemSpec, rng: np.random.Generator) -> np.ndarray | None:
         """A crop of another song sharing a genre, for mixup half of the time; None otherwise."""

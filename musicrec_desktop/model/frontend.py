@@ -15,6 +15,10 @@ from torch import nn
 from musicrec_desktop.constants import CQT_BINS, CQT_BINS_PER_OCTAVE, CQT_FMIN, CQT_HOP, SAMPLE_RATE
 
 LOG_FLOOR = 1e-5  # magnitudes below this (about -100 dB) are treated as silence
+# Training views get a random equaliser curve: a smooth gain over the bins, up to +-EQ_DB at any
+# bin, made of EQ_WAVES cosines over the 7 octaves. A change of loudness alone would be removed by
+# the log and the per-image standardisation; a change of spectral shape is not.
+EQ_DB, EQ_WAVES = 6.0, 3
 
 
 class CQTFrontEnd(nn.Module):
@@ -29,13 +33,32 @@ class CQTFrontEnd(nn.Module):
         super().__init__()
         self.cqt = copy.deepcopy(_cqt())  # a copy: moving it to a device must not move the shared one
 
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+    def forward(self, wave: torch.Tensor, equalise: torch.Generator | None = None) -> torch.Tensor:
+        """equalise: for a training view, a generator that draws each image's random EQ curve."""
         with torch.autocast(wave.device.type, enabled=False):
             mag = self.cqt(wave.float())  # N x bins x frames
             image = torch.log(mag.clamp_min(LOG_FLOOR))
+            if equalise is not None:
+                image = image + random_eq(image.shape[0], image.shape[1], equalise).to(image.device)
             mean = image.mean(dim=(1, 2), keepdim=True)
             std = image.std(dim=(1, 2), keepdim=True).clamp_min(1e-3)
             return ((image - mean) / std).unsqueeze(1)  # N x 1 x bins x frames
+
+
+def random_eq(n: int, bins: int, generator: torch.Generator) -> torch.Tensor:
+    """n smooth random gain curves over the bins, in natural-log units of magnitude: N x bins x 1.
+
+    Each is a sum of EQ_WAVES cosines of random period (one to a few octaves) and phase, scaled so
+    that its largest gain in either direction is a random share of EQ_DB.
+    """
+    position = torch.linspace(0.0, 1.0, bins)  # 0 at C1, 1 at B7
+    cycles = 1.0 + 3.0 * torch.rand(n, EQ_WAVES, 1, generator=generator)  # over the whole range
+    phase = 2 * torch.pi * torch.rand(n, EQ_WAVES, 1, generator=generator)
+    weight = torch.rand(n, EQ_WAVES, 1, generator=generator)
+    curve = (weight * torch.cos(2 * torch.pi * cycles * position + phase)).sum(dim=1)  # N x bins
+    peak = curve.abs().amax(dim=1, keepdim=True).clamp_min(1e-6)
+    db = EQ_DB * torch.rand(n, 1, generator=generator) * curve / peak
+    return (db * (torch.log(torch.tensor(10.0)) / 20.0)).unsqueeze(-1)
 
 
 @functools.cache

@@ -45,6 +45,9 @@ class MoCo(nn.Module):
         self.genre_head = nn.Linear(dim, max(len(config.genre_categories), 1))
         queue = F.normalize(torch.randn(config.projection_dim, config.queue_size), dim=0)
         self.register_buffer("queue", queue)  # D x K, unit columns
+        # The song of each queued key (-1: none). A library smaller than the queue leaves several
+        # keys of a song in it; as negatives they would push the song away from itself.
+        self.register_buffer("queue_songs", torch.full((config.queue_size,), -1, dtype=torch.long))
         self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
 
     @property
@@ -56,9 +59,10 @@ class MoCo(nn.Module):
         return self.backbone_q(images)
 
     def forward(self, images_q: torch.Tensor, images_k: torch.Tensor,
-                generator: torch.Generator | None = None) -> MocoOutput:
+                generator: torch.Generator | None = None, songs: torch.Tensor | None = None) -> MocoOutput:
         """Two views of the same N songs, (N, 1, bins, frames) each; in training mode this also
-        moves the key encoder and pushes the keys into the queue."""
+        moves the key encoder and pushes the keys into the queue. songs: N int64 song ids; queued
+        keys of the same song are left out of a query's negatives."""
         n = images_q.shape[0]
         splits = self.bn_splits_for(n)
         set_splits(self, splits)
@@ -72,9 +76,12 @@ class MoCo(nn.Module):
         with torch.autocast(q.device.type, enabled=False):
             pos = (q * k).sum(dim=1, keepdim=True)  # N x 1
             neg = q @ self.queue.clone()  # N x K; clone: the queue is overwritten below
+            if songs is not None:
+                same = songs.to(neg.device)[:, None] == self.queue_songs[None, :]  # N x K
+                neg = neg.masked_fill(same, -torch.inf)  # exp(-inf) = 0: no weight in the softmax
             logits = torch.cat([pos, neg], dim=1) / self.config.temperature  # N x (1+K)
         if self.training:
-            self._enqueue(k)
+            self._enqueue(k, songs)
         return MocoOutput(logits, self.genre_head(features).float())
 
     def bn_splits_for(self, n: int) -> int:
@@ -97,15 +104,22 @@ class MoCo(nn.Module):
                 p_k.mul_(m).add_(p_q.detach(), alpha=1 - m)
 
     @torch.no_grad()
-    def _enqueue(self, keys: torch.Tensor) -> None:
-        """Writes N keys at the pointer, wrapping around the end; the oldest keys are dropped."""
+    def _enqueue(self, keys: torch.Tensor, songs: torch.Tensor | None = None) -> None:
+        """Writes N keys (and their song ids, -1 when unknown) at the pointer, wrapping around the
+        end; the oldest keys are dropped."""
         size = self.queue.shape[1]
         keys = keys[-size:]  # a batch longer than the queue keeps its last keys
         n = keys.shape[0]
         ptr = int(self.queue_ptr)
         slots = (ptr + torch.arange(n, device=keys.device)) % size
         self.queue[:, slots] = keys.T.to(self.queue.dtype)
+        self.queue_songs[slots] = -1 if songs is None else songs[-size:].to(self.queue_songs.device)
         self.queue_ptr.fill_((ptr + n) % size)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        # checkpoints from before the queue knew its songs: no song known
+        state_dict.setdefault(prefix + "queue_songs", torch.full_like(self.queue_songs, -1))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 def moco_loss(logits: torch.Tensor) -> torch.Tensor:

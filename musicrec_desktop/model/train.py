@@ -307,11 +307,11 @@ class _Run:
                 self.cancel.check()
             t0 = time.monotonic()
             try:
-                view_q, view_k, targets, labelled = next(batches)
+                view_q, view_k, targets, labelled, songs = next(batches)
             except StopIteration:
                 return waited, total
             t1 = time.monotonic()
-            parts = self._step(view_q, view_k, targets, labelled)
+            parts = self._step(view_q, view_k, targets, labelled, songs)
             n = view_q.shape[0]
             self.position, self.step, self.songs_seen = self.position + n, self.step + 1, self.songs_seen + n
             t2 = time.monotonic()
@@ -325,16 +325,16 @@ class _Run:
                 epoch=self.epoch + 1, step=self.step, **parts, samples_per_s=record["samples_per_s"]))
 
     def _step(self, view_q: torch.Tensor, view_k: torch.Tensor, targets: torch.Tensor,
-              labelled: torch.Tensor) -> dict[str, float]:
+              labelled: torch.Tensor, songs: torch.Tensor) -> dict[str, float]:
         lr = self._learning_rate()
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         dev = self.device
-        images_q = self.frontend(view_q.to(dev, non_blocking=True))  # N x 1 x bins x frames
-        images_k = self.frontend(view_k.to(dev, non_blocking=True))
+        images_q = self.frontend(view_q.to(dev, non_blocking=True), self.shuffle)  # N x 1 x bins x frames
+        images_k = self.frontend(view_k.to(dev, non_blocking=True), self.shuffle)
         targets, labelled = targets.to(dev, non_blocking=True), labelled.to(dev, non_blocking=True)
         with autocast(dev):
-            out = self.model(images_q, images_k, self.shuffle)
+            out = self.model(images_q, images_k, self.shuffle, songs)
         contrastive = moco_loss(out.logits)
         genre = genre_loss(out.genre_logits, targets, labelled)
         loss = self.config.moco_weight * contrastive + self.config.genre_weight * genre

@@ -93,6 +93,31 @@ def test_forward_gives_positive_first_logits_and_fills_queue():
     assert out.logits.abs().max() <= 1.0 / model.config.temperature + 1e-4
 
 
+def test_a_songs_own_queued_keys_are_not_its_negatives():
+    """With fewer songs than queue slots the queue holds older keys of the batch's own songs: they
+    must not count as negatives (their logit is -inf, no weight in the softmax)."""
+    model = tiny_moco(queue_size=8).train()
+    images = torch.randn(4, 1, CQT_BINS, 24)
+    songs = torch.tensor([0, 1, 2, 3])
+    model(images, images, torch.Generator().manual_seed(0), songs)  # queue: songs 0-3 at slots 0-3
+    assert model.queue_songs.tolist() == [0, 1, 2, 3, -1, -1, -1, -1]
+    out = model(images, images, torch.Generator().manual_seed(1), songs)
+    negatives = out.logits[:, 1:]
+    for row in range(4):
+        assert float(negatives[row, row].detach()) == -math.inf
+        others = [c for c in range(8) if c != row]
+        assert torch.isfinite(negatives[row, others]).all()
+    assert math.isfinite(float(moco_loss(out.logits)))
+
+
+def test_a_checkpoint_without_queue_songs_still_loads():
+    state = tiny_moco().state_dict()
+    del state["queue_songs"]
+    model = tiny_moco()
+    model.load_state_dict(state)
+    assert model.queue_songs.tolist() == [-1] * 8
+
+
 def test_keys_come_back_in_query_order():
     """The key encoder sees a shuffled batch; its keys must be unshuffled for the pairs to match."""
     model = tiny_moco(bn_splits=2).train()

@@ -81,6 +81,33 @@ def test_loudness_does_not_change_the_image(frontend):
     torch.testing.assert_close(quiet, loud, rtol=1e-3, atol=1e-3)  # float32 rounding of the log
 
 
+def test_the_training_equaliser_changes_the_standardised_image(frontend):
+    """A gain change is standardised away (above); the random EQ of a training view is not: the
+    image is the standardised log image plus one curve over the bins, the same in every frame."""
+    from musicrec_desktop.model.frontend import random_eq
+
+    wave = (tone(330.0) + 0.05 * noise(2 * SAMPLE_RATE))[None]
+    plain = frontend(wave)[0, 0]
+    changed = frontend(wave, torch.Generator().manual_seed(3))[0, 0]
+    assert float((changed - plain).abs().mean()) > 0.05  # not removed by the standardisation
+    torch.testing.assert_close(frontend(wave, torch.Generator().manual_seed(3))[0, 0], changed)
+    curve = random_eq(1, CQT_BINS, torch.Generator().manual_seed(3))[0]  # bins x 1
+    expected = torch.log(frontend.cqt(wave).clamp_min(1e-5))[0] + curve
+    expected = (expected - expected.mean()) / expected.std()
+    torch.testing.assert_close(changed, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_equaliser_curves_are_smooth_and_bounded():
+    from musicrec_desktop.model.frontend import EQ_DB, random_eq
+
+    curves = random_eq(64, CQT_BINS, torch.Generator().manual_seed(0))[..., 0]  # 64 x bins, log units
+    db = curves * 20.0 / math.log(10.0)
+    assert float(db.abs().max()) <= EQ_DB + 1e-4
+    assert float(db.abs().amax(dim=1).mean()) > EQ_DB / 4  # not all flat
+    assert float((db[:, 1:] - db[:, :-1]).abs().max()) < 2.0  # smooth: under 2 dB a semitone
+    assert len({round(float(c), 3) for c in db[:, 40]}) > 50  # each view draws its own
+
+
 def test_silence_gives_a_finite_flat_image(frontend):
     images = frontend(torch.zeros(1, SAMPLE_RATE))
     assert bool(torch.isfinite(images).all())
