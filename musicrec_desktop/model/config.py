@@ -22,9 +22,13 @@ class EncoderConfig:
     genre_categories: tuple[str, ...] = ()  # outputs of the genre head, in this order
     # MoCo v2
     queue_size: int = 4096  # negative keys kept from earlier batches
-    momentum: float = 0.999  # key encoder = m * key + (1 - m) * query after each step
+    # key encoder = m * key + (1 - m) * query after each step; a ceiling: short runs use less
+    # (schedule.key_momentum)
+    momentum: float = 0.999
     temperature: float = 0.07
-    bn_splits: int = 4  # sub-batches of the shuffle-BN emulation (splitbn.py); at least 2
+    # sub-batches of the shuffle-BN emulation (splitbn.py), as MoCo's 8-GPU reference: a query and
+    # its key share 1/8 of their batch-norm statistics at batch 128 (4 sub-batches: 1/4)
+    bn_splits: int = 8
     # Loss
     moco_weight: float = 0.6
     genre_weight: float = 0.4
@@ -72,7 +76,6 @@ QUICK_OVERRIDES: dict = {
     "eval_crop_seconds": 6.0,
     "queue_size": 1024,  # a few epochs of keys; a longer queue would mostly hold stale keys
     "learning_rate": 0.06,
-    "momentum": 0.99,  # 0.999 suits 100k steps; in ~30 steps the key encoder would barely move
 }
 
 

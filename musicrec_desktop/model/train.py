@@ -45,7 +45,7 @@ from musicrec_desktop.model.frontend import CQTFrontEnd
 from musicrec_desktop.model.inference import ChunkEmbedder, song_means, song_vectors
 from musicrec_desktop.model.metrics import genre_map, knn_accuracy
 from musicrec_desktop.model.moco import MoCo, genre_loss, moco_loss
-from musicrec_desktop.model.schedule import cosine_lr
+from musicrec_desktop.model.schedule import cosine_lr, key_momentum
 from musicrec_desktop.model.sources import open_cache, song_labels, training_songs
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.progress import CancelToken, ProgressCallback, RateMeter, ignore_progress
@@ -146,6 +146,10 @@ class _Run:
         # Never larger than the library, and even so that batch norm can split it.
         batch = min(config.batch_size, len(train)) // 2 * 2
         self.config = config.replace(batch_size=batch)
+        # The configured momentum is a ceiling: a short run needs a key encoder that keeps up.
+        # Idempotent, so a resume (whose saved config holds the derived value) keeps it.
+        steps = config.epochs * -(-self.per_epoch // batch)
+        self.config = self.config.replace(momentum=key_momentum(steps, config.momentum))
         # The learning-rate schedule runs over songs seen, with epochs as long as at this batch
         # size: halving the batch for memory must not stretch or shift it.
         self.schedule_per_epoch = self.per_epoch

@@ -230,6 +230,23 @@ def test_split_batch_norm_is_plain_batch_norm_in_eval():
     torch.testing.assert_close(split(x), plain(x))
 
 
+def test_default_split_bn_shares_an_eighth_of_the_statistics_at_batch_128():
+    """MoCo's single-device reference uses 8 sub-batches: a query group and a key group then share
+    at most 2 of their 16 songs at batch 128 (4 sub-batches shared 8 of 32: a quarter)."""
+    config = EncoderConfig()
+    assert config.bn_splits == 8
+    model = MoCo(config.replace(backbone="resnet18", width=4, projection_dim=4, queue_size=8))
+    n = 128
+    splits = model.bn_splits_for(n)
+    perm = cross_group_permutation(n, splits, torch.Generator().manual_seed(0))
+    query_group = torch.arange(n) % splits  # song i is normalised in query group i % splits
+    key_group_of_song = torch.empty(n, dtype=torch.long)
+    key_group_of_song[perm] = torch.arange(n) % splits  # position j of batch[perm] is key group j % splits
+    shared = max(int(((query_group == g) & (key_group_of_song == h)).sum())
+                 for g in range(splits) for h in range(splits))
+    assert shared / (n // splits) <= 1 / 8
+
+
 def test_bn_splits_divide_the_batch():
     model = tiny_moco(bn_splits=4)
     assert model.bn_splits_for(16) == 4

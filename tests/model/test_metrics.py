@@ -9,7 +9,20 @@ import pytest
 
 from musicrec_desktop.model.inference import song_means, song_vectors
 from musicrec_desktop.model.metrics import average_precision, genre_map, knn_accuracy
-from musicrec_desktop.model.schedule import cosine_lr
+from musicrec_desktop.model.schedule import cosine_lr, key_momentum
+
+
+def test_key_momentum_leaves_no_random_key_encoder_in_a_short_run():
+    """0.999 for 300 steps would leave 0.999 ** 300 = 74 % of the key encoder at its random start."""
+    for steps in (24, 300, 2_000):
+        m = key_momentum(steps, 0.999)
+        assert m ** steps < 1e-6  # the random initialisation is gone by the end
+        assert 0.5 <= m < 0.999
+    assert key_momentum(300, 0.999) == pytest.approx(1 - 1 / 15)  # a window of 5 % of the run
+    assert key_momentum(1_000_000, 0.999) == pytest.approx(0.999)  # long runs: the configured ceiling
+    assert key_momentum(1_000_000, 0.99) == pytest.approx(0.99)
+    assert key_momentum(1, 0.999) == pytest.approx(0.5)  # at least a window of 2 steps
+    assert key_momentum(300, key_momentum(300, 0.999)) == pytest.approx(key_momentum(300, 0.999))
 
 
 def test_cosine_lr_warms_up_linearly():

@@ -86,6 +86,8 @@ def test_training_writes_checkpoint_metrics_and_progress(trained):
     state = load_checkpoint(report.checkpoint)
     assert {"model", "optimizer", "scheduler", "scaler", "rng", "config", "epoch", "step"} <= set(state)
     assert state["config"]["width"] == 4 and state["model_id"] == report.model_id
+    # 4 steps: the key encoder follows the query encoder closely (momentum from the run's length)
+    assert state["config"]["momentum"] == pytest.approx(0.5)
     records = step_records(root)
     assert [r["step"] for r in records] == list(range(1, report.step + 1))
     assert all(np.isfinite(r["loss"]) and r["lr"] > 0 for r in records)
