@@ -25,6 +25,11 @@ from musicrec_desktop.constants import SAMPLE_RATE
 from musicrec_desktop.errors import AudioError
 
 FFMPEG_TIMEOUT_S = 300.0  # a hung decoder must not stall the whole build
+# File name suffix -> libsndfile's major format (``soundfile.available_formats`` says which it has).
+LIBSNDFILE_SUFFIXES = {".wav": "WAV", ".wave": "WAV", ".flac": "FLAC", ".ogg": "OGG",
+                       ".oga": "OGG", ".opus": "OGG", ".mp3": "MP3", ".aif": "AIFF",
+                       ".aiff": "AIFF", ".aifc": "AIFF", ".au": "AU", ".caf": "CAF", ".w64": "W64",
+                       ".rf64": "RF64"}
 
 
 class SongSkipped(AudioError):
@@ -93,8 +98,7 @@ class AudioReader:
                                   self._file.frames / self._file.samplerate, "soundfile")
         except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
             if not ffmpeg_available():
-                raise SongSkipped(path, "unsupported_format",
-                                  f"libsndfile cannot read it ({exc}) and ffmpeg is not installed") from exc
+                raise _without_ffmpeg(path) from exc
             self.info = _ffprobe(path)
         if self.info.samplerate <= 0 or self.info.channels <= 0:
             raise SongSkipped(path, "undecodable", "no audio stream")
@@ -135,6 +139,22 @@ class AudioReader:
     def read(self, span: ChunkSpan) -> np.ndarray:
         """The span as 16 kHz stereo: (n, 2) float32 in [-1, 1]."""
         return resample(to_stereo(self.read_native(span)), self.info.samplerate)
+
+
+def _without_ffmpeg(path: Path) -> SongSkipped:
+    """Why a file libsndfile cannot open is skipped when there is no ffmpeg to try instead.
+
+    A format libsndfile reads (a text file or a cut-off download named .mp3) is damaged, not
+    unsupported; libsndfile's own message for it ("not a regular file (possibly a pipe?)") is
+    misleading, so it is not passed on.
+    """
+    suffix = path.suffix.lower()
+    if LIBSNDFILE_SUFFIXES.get(suffix) in sf.available_formats():
+        return SongSkipped(path, "undecodable", f"not readable as a {suffix} file: damaged, cut "
+                                                "short or not audio (or in a codec that needs "
+                                                "ffmpeg, which is not installed)")
+    return SongSkipped(path, "unsupported_format",
+                       f"{suffix or 'this'} files need ffmpeg, which is not installed")
 
 
 def _check_readable(path: Path) -> None:

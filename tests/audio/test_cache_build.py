@@ -35,7 +35,7 @@ from musicrec_desktop.audio._worker import THREAD_VARIABLES
 from musicrec_desktop.audio.build import build_cache
 from musicrec_desktop.audio.cache import cache_stats
 from musicrec_desktop.audio.chunks import plan_chunks
-from musicrec_desktop.audio.decode import AudioReader, SpanError
+from musicrec_desktop.audio.decode import AudioReader, SongSkipped, SpanError
 from musicrec_desktop.constants import SAMPLE_RATE
 from musicrec_desktop.errors import CacheError, Cancelled
 from musicrec_desktop.progress import CancelToken
@@ -107,6 +107,29 @@ def test_without_ffmpeg_an_m4a_is_skipped_as_unsupported(bench, monkeypatch, tmp
     assert bench.skips()[path.as_uri()] == "unsupported_format"
 
 
+def test_without_ffmpeg_a_damaged_file_is_undecodable_and_only_other_formats_unsupported(
+        bench, monkeypatch, tmp_path):
+    """libsndfile says "not a regular file (possibly a pipe?)" for a text file or a cut-off MP3;
+    without ffmpeg to ask, the suffix tells a damaged file from a format this machine lacks."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no ffmpeg, whether installed or not
+    (bench.music / "text.mp3").write_text("this is not audio\n" * 200)
+    mp3 = write(bench.music / "whole.mp3", 20.0, 44100, fmt="MP3", subtype="MPEG_LAYER_III")
+    (bench.music / "cut.mp3").write_bytes(mp3.read_bytes()[:300])
+    (bench.music / "song.wma").write_bytes(b"0&\xb2u\x8ef\xcf\x11" + bytes(4000))  # an ASF header
+    songs = [song(bench.music / n) for n in ("text.mp3", "cut.mp3", "song.wma")]
+    report = bench.build(songs)
+    assert report.skipped == {"undecodable": 2, "unsupported_format": 1}
+    assert bench.skips() == {songs[0].key: "undecodable", songs[1].key: "undecodable",
+                             songs[2].key: "unsupported_format"}
+    with pytest.raises(SongSkipped) as caught:
+        AudioReader(bench.music / "text.mp3")
+    assert caught.value.detail == ("not readable as a .mp3 file: damaged, cut short or not audio "
+                                   "(or in a codec that needs ffmpeg, which is not installed)")
+    with pytest.raises(SongSkipped) as caught:
+        AudioReader(bench.music / "song.wma")
+    assert caught.value.detail == ".wma files need ffmpeg, which is not installed"
+
+
 @pytest.mark.skipif(not have_ffmpeg(), reason="ffmpeg is not installed")
 def test_spans_libsndfile_fails_on_are_read_through_ffmpeg(bench, monkeypatch, tmp_path):
     path = write(bench.music / "damaged.flac", 200.0, 44100)
@@ -168,7 +191,9 @@ def test_bad_files_are_skipped_with_a_reason_and_the_build_goes_on(bench):
     write(music / "short.wav", 3.0, 22050)
     full = write(music / "truncated.flac", 200.0, 44100).read_bytes()
     (music / "truncated.flac").write_bytes(full[: len(full) // 3])
-    bad = {"zero.flac": {"empty"}, "text.mp3": {"undecodable", "decode_error"},
+    # A text file named .mp3 is damaged or not audio ("undecodable"), with or without ffmpeg; it
+    # is not in a format this machine cannot read ("unsupported_format").
+    bad = {"zero.flac": {"empty"}, "text.mp3": {"undecodable"},
            "noise.flac": {"undecodable", "decode_error"}, "short.wav": {"too_short"}}
     songs = [song(p) for p in good] + [song(music / n) for n in bad]
     songs += [song(music / "truncated.flac"), song(music / "missing.flac")]
