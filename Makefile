@@ -11,6 +11,9 @@ $(BIN)/musicrec: pyproject.toml constraints.txt
 	$(PIP) --upgrade pip
 	$(PIP) torch==2.13.0
 	$(PIP) -e '.[dev]'
+	# MusiCNN's weights (data only, never imported): its own requirements (tensorflow,
+	# numpy<1.17) cannot live beside ours, so it is installed without them.
+	$(PIP) --no-deps musicnn==0.1.0
 	touch $@
 
 # With a display: the tray app. Without one: the whole job headless, on the demo library when no
