@@ -493,7 +493,7 @@ class RatingStage(Stage):
     ``lastplayed`` is not something the model learns from, so it is left out."""
 
     name, title = "rating", "Learning your ratings"
-    settings_keys = ("rating_epochs", "seed")
+    settings_keys = ("rating_epochs", "seed", "recommender")
     IMPLICIT_REFRESH_S = 6 * 3600
 
     def fingerprint(self, ctx, state):
@@ -522,9 +522,9 @@ class RatingStage(Stage):
         return _digest(signals)
 
     def run(self, ctx, state, progress, cancel):
-        from musicrec_desktop.recommend.service import train_rating_model
+        from musicrec_desktop.recommend.service import train_recommender
 
-        report = train_rating_model(ctx.settings, ctx.dirs, state.scan, progress=progress, cancel=cancel)
+        report = train_recommender(ctx.settings, ctx.dirs, state.scan, progress=progress, cancel=cancel)
         state.reports[self.name] = report
         return figures_of(report)
 

@@ -26,6 +26,7 @@ import tomli_w
 
 from musicrec_desktop.encoders.registry import encoder_choices
 from musicrec_desktop.errors import MusicrecError, SettingsError
+from musicrec_desktop.recommend.recommenders import recommender_choices
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,9 @@ class Settings:
     genre_mapping: dict[str, list[str]] = option(DEFAULT_GENRE_MAPPING, "Genre mapping", "Genres",
                                                  "Raw genre or keyword -> categories.")
     # Recommendations
+    recommender: str = option("auto", "Recommender", "Recommendations",
+                              "What learns your taste from your ratings, plays and skips; auto "
+                              "chooses one.", choices=recommender_choices)
     rating_epochs: int = option(20, "Rating model epochs", "Recommendations", minimum=1,
                                 maximum=10_000)
     output_dir: str = option("~/Music/recommendations", "Playlist folder", "Recommendations",

@@ -18,17 +18,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_desktop.library import load_library
-    from musicrec_desktop.recommend.evaluate import evaluate, history_events, summary
-    from musicrec_desktop.recommend.rating import RatingConfig
+    from musicrec_desktop.recommend.evaluate import evaluate, summary
     from musicrec_desktop.recommend.service import _table
+    from musicrec_desktop.recommend.taste import history_events
 
     scan = load_library(ctx.settings, ctx.dirs)
     table = _table(ctx.settings, ctx.dirs, scan)
-    events = None
-    if ctx.dirs.history_db.exists():
-        events = history_events(ctx.dirs.history_db, {s.url: s.key for s in scan.songs})
-    config = RatingConfig(epochs=ctx.settings.rating_epochs, seed=ctx.settings.seed)
-    result = evaluate(table, events, config=config)
+    events = history_events(ctx.dirs.history_db, scan.songs)
+    result = evaluate(table, events, settings=ctx.settings)
     if args.json:
         print_json(result)
     else:

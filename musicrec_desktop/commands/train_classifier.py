@@ -1,4 +1,5 @@
-"""``musicrec train-classifier``: the rating model, with its cross-validated report."""
+"""``musicrec train-classifier``: the recommender (the rating model unless the ``recommender``
+setting says otherwise), with its measured report: the pipeline's rating stage, run now."""
 
 from __future__ import annotations
 
@@ -17,9 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
-    from musicrec_desktop.recommend.service import train_rating_model
+    from musicrec_desktop.pipeline import LibraryStage, Pipeline, PipelineState, RatingStage
 
-    report = train_rating_model(ctx.settings, ctx.dirs)
+    state = PipelineState(force={"rating"})
+    outcome = Pipeline([LibraryStage(), RatingStage()]).run(ctx, state)
+    if outcome.error is not None:
+        raise outcome.error
+    report = state.reports["rating"]
     if args.json:
         print_json(report.to_dict())
     else:

@@ -18,30 +18,22 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from musicrec_desktop.library.song import Song
-from musicrec_desktop.recommend import rating
 from musicrec_desktop.recommend.metrics import METRICS, mean_ci
-from musicrec_desktop.recommend.ranking import DISLIKED_MAX, LIKED_MIN
+from musicrec_desktop.recommend.ranking import DISLIKED_MAX
 from musicrec_desktop.recommend.table import SongTable
+from musicrec_desktop.recommend.taste import TasteView, TimedEvent, every_taste
+from musicrec_desktop.settings import Settings
 
 log = logging.getLogger(__name__)
 
 KS = (10, 50)
 MIN_PLAYS = 10
 PLAY = "finish"  # the listening history's kind for a play heard to the end
-
-
-@dataclass(frozen=True)
-class TimedEvent:
-    key: str  # song key
-    at: float  # epoch seconds
-    kind: str  # start, finish or skip (store.history.KINDS)
 
 
 @dataclass
@@ -51,6 +43,7 @@ class Split:
     source: str  # where the plays came from
     cutoff: float  # epoch seconds
     train: SongTable  # the training view: songs touched after the cut-off stripped of every signal
+    history: list[TimedEvent]  # the listening history up to the cut-off (what training may see)
     candidates: list[int]  # rows of the songs unknown in the training view
     test: list[str]  # song key of each play after the cut-off of a candidate, not disliked
 
@@ -88,21 +81,24 @@ def time_split(table: SongTable, events: list[TimedEvent] | None = None, *, test
     if not test:
         raise TooLittleListening(source, f"none of the {len(plays)} timed plays is a play after the "
                                          "cut-off of a song new to the training view: nothing to test")
-    return Split(source, cutoff, SongTable(table.model_id, train_songs, table.vectors), candidates, test)
+    return Split(source, cutoff, SongTable(table.model_id, train_songs, table.vectors),
+                 [e for e in events if e.at <= cutoff], candidates, test)
 
 
-def method_scores(train: SongTable, config: rating.RatingConfig) -> dict[str, np.ndarray]:
-    """Each method's score (N float64, higher first) of every song, from the training view only."""
-    return {
-        "popularity (artist plays)": _artist_popularity(train.songs),
-        "k-NN (mean of liked songs)": _mean_liked_similarity(train),
-        "rating model": _rating_model(train, config),
-    }
+def method_scores(split: Split, settings: Settings) -> dict[str, np.ndarray]:
+    """Each registered recommender's score (N float64, higher first) of every song, by its title,
+    learnt from the training view and the history up to the cut-off only."""
+    view = TasteView(split.train, split.history)
+    scores = {}
+    for recommender in every_taste():
+        model, _ = recommender.learn(view, settings, measure=False)
+        scores[recommender.title] = model.predict(split.train).astype(np.float64)
+    return scores
 
 
 def evaluate(table: SongTable, events: list[TimedEvent] | None = None, *, test_fraction: float = 0.2,
              cutoff: float | None = None, ks: tuple[int, ...] = KS,
-             config: rating.RatingConfig | None = None) -> dict:
+             settings: Settings | None = None) -> dict:
     """The metrics of every method on the split (see ``time_split``), or ``{"source", "error"}``."""
     try:
         split = time_split(table, events, test_fraction=test_fraction, cutoff=cutoff)
@@ -114,7 +110,7 @@ def evaluate(table: SongTable, events: list[TimedEvent] | None = None, *, test_f
               "n_training_rated": sum(s.rating is not None for s in train_songs),
               "protocol": __doc__.split("\n\n", 1)[1].strip(), "methods": {}}
     cand_keys = np.array([train_songs[i].key for i in split.candidates])
-    for name, score in method_scores(split.train, config or rating.RatingConfig()).items():
+    for name, score in method_scores(split, settings or Settings()).items():
         ranked = list(cand_keys[np.argsort(-score[split.candidates], kind="stable")])
         per_metric = {}
         for k in ks:
@@ -127,41 +123,6 @@ def evaluate(table: SongTable, events: list[TimedEvent] | None = None, *, test_f
 
 def _stripped(song: Song) -> Song:
     return dataclasses.replace(song, rating=None, playcount=0, skipcount=0, score=None, lastplayed=None)
-
-
-def _artist_popularity(songs: list[Song]) -> np.ndarray:
-    plays = Counter()
-    for s in songs:
-        plays[s.artist.casefold()] += s.playcount
-    return np.array([plays[s.artist.casefold()] for s in songs], dtype=np.float64)
-
-
-def _mean_liked_similarity(table: SongTable) -> np.ndarray:
-    ratings = table.ratings()
-    liked = np.flatnonzero(ratings >= LIKED_MIN)
-    if not len(liked):
-        plays = np.array([s.playcount for s in table.songs])
-        liked = np.argsort(-plays)[: max(1, int((plays > 0).sum()) // 5)]
-    centre = table.vectors[liked].mean(axis=0)
-    return table.vectors @ (centre / (np.linalg.norm(centre) + 1e-12))
-
-
-def _rating_model(table: SongTable, config: rating.RatingConfig) -> np.ndarray:
-    model, _ = rating.train(table, config, cross_validate=False)
-    return model.predict(table).astype(np.float64)
-
-
-def history_events(history_db: Path, keys_by_url: dict[str, str]) -> list[TimedEvent]:
-    """Every event of the listening history whose song is known (by key, else by its URL)."""
-    from musicrec_desktop.store.history import HistoryStore
-
-    with HistoryStore(history_db) as history:
-        out = []
-        for event in history.events():
-            key = event.song_key or keys_by_url.get(event.song_url)
-            if key:
-                out.append(TimedEvent(key, event.at, event.kind))
-    return out
 
 
 def summary(result: dict) -> str:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from musicrec_desktop.library.song import Song
-from musicrec_desktop.recommend.rating import TasteModel
 from musicrec_desktop.recommend.table import SongTable, normalised_name
+from musicrec_desktop.recommend.taste import TasteModel
 from musicrec_desktop.settings import Settings, genre_title
 
 DISLIKED_MAX = 0.4 + 1e-6  # two stars or less: never recommended
@@ -62,8 +62,8 @@ class Ranker:
         self._reason_rows = liked
         self._allowed: dict[bool, np.ndarray] = {}
         self._reason_is_rating = len(liked) > 0
-        if not self._reason_is_rating and hasattr(taste, "favourite_keys"):
-            self._reason_rows = np.array([r for r in map(table.row, taste.favourite_keys) if r is not None],
+        if not self._reason_is_rating:
+            self._reason_rows = np.array([r for r in map(table.row, taste.reason_keys()) if r is not None],
                                          dtype=np.int64)
 
     # -- which songs may appear --------------------------------------------------------------

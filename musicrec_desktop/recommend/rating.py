@@ -17,18 +17,18 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
 
-from musicrec_desktop.errors import ModelError
 from musicrec_desktop.progress import CancelToken, ProgressCallback, RateMeter, ignore_progress
-from musicrec_desktop.recommend.table import IMPLICIT_FEATURES, SongTable
+from musicrec_desktop.recommend.table import SongTable
+from musicrec_desktop.recommend.taste import TasteView
 
 if TYPE_CHECKING:
     from musicrec_desktop.recommend.rating_net import RatingNet
+    from musicrec_desktop.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,10 @@ class RatingConfig:
     folds: int = 5  # k-fold cross-validation for the report
     knn_k: int = 10  # neighbours of the k-NN baseline
     seed: int = 1234
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RatingConfig:
+        return cls(epochs=settings.rating_epochs, seed=settings.seed)
 
 
 WITH_IMPLICIT = "embeddings + implicit signals"
@@ -100,9 +104,13 @@ def _fmt(name: str, m: dict[str, float | None]) -> str:
 
 
 class RatingModel:
-    """A trained ``RatingNet`` with the feature scaling it was trained with."""
+    """Recommender ``rating``: a trained ``RatingNet`` with the feature scaling it was trained
+    with; below ``MIN_RATINGS`` ratings ``learn`` falls back to ``FavouritesModel``."""
 
+    name = "rating"
+    title = "rating model"
     predicts_rating = True
+    report_type = RatingReport
 
     def __init__(self, net: RatingNet, feature_mean: np.ndarray, feature_std: np.ndarray,
                  config: RatingConfig, embedding_model: str, uses_implicit: bool = True) -> None:
@@ -125,9 +133,18 @@ class RatingModel:
                              batch_size=config.batch_size, seed=config.seed, cancel=cancel)
         return cls(net, mean, std, config, embedding_model, uses_implicit)
 
+    @classmethod
+    def learn(cls, view: TasteView, settings: Settings, *, progress: ProgressCallback = ignore_progress,
+              cancel: CancelToken | None = None, measure: bool = True) -> tuple[Any, RatingReport]:
+        return train(view.table, RatingConfig.from_settings(settings), progress=progress, cancel=cancel,
+                     cross_validate=measure)
+
     def predict(self, table: SongTable) -> np.ndarray:
         """N float32: the predicted rating (0..1) of every song in the table."""
         return self.predict_arrays(table.vectors, table.implicit())
+
+    def reason_keys(self) -> list[str]:
+        return []
 
     def predict_arrays(self, vectors: np.ndarray, implicit: np.ndarray) -> np.ndarray:
         """M float32 ratings of songs given as ``vectors`` M x D and ``implicit`` M x F."""
@@ -153,9 +170,13 @@ class RatingModel:
 
 
 class FavouritesModel:
-    """The fallback taste: cosine similarity to the mean embedding of the favourite songs."""
+    """Recommender ``favourites``, and the rating model's fallback: cosine similarity to the mean
+    embedding of the favourite songs."""
 
+    name = "favourites"
+    title = "favourites (most played)"
     predicts_rating = False
+    report_type = RatingReport
 
     def __init__(self, favourite_keys: list[str], embedding_model: str) -> None:
         self.favourite_keys, self.embedding_model = favourite_keys, embedding_model
@@ -172,6 +193,15 @@ class FavouritesModel:
         ranked = sorted((s for s in table.songs if liking(s) > 0), key=liking, reverse=True)
         return cls([s.key for s in ranked[:FAVOURITES]], table.model_id)
 
+    @classmethod
+    def learn(cls, view: TasteView, settings: Settings, *, progress: ProgressCallback = ignore_progress,
+              cancel: CancelToken | None = None, measure: bool = True
+              ) -> tuple[FavouritesModel, RatingReport]:
+        model = cls.from_table(view.table)
+        rated = int(np.count_nonzero(~np.isnan(view.table.ratings())))
+        message = f"recommending by similarity to your {len(model.favourite_keys)} most played songs"
+        return model, RatingReport(rated, len(view.table), view.table.model_id, True, message)
+
     def predict(self, table: SongTable) -> np.ndarray:
         """N float32 in 0..1: (1 + cosine to the favourites' mean) / 2; 0.5 without favourites."""
         rows = [r for r in (table.row(k) for k in self.favourite_keys) if r is not None]
@@ -181,12 +211,16 @@ class FavouritesModel:
         centre /= np.linalg.norm(centre) + 1e-12
         return ((1 + table.vectors @ centre) / 2).astype(np.float32)
 
+    def reason_keys(self) -> list[str]:
+        return list(self.favourite_keys)
+
     def state(self) -> dict:
         return {"kind": "favourites", "favourite_keys": self.favourite_keys,
                 "embedding_model": self.embedding_model}
 
-
-TasteModel = RatingModel | FavouritesModel
+    @classmethod
+    def from_state(cls, state: dict) -> FavouritesModel:
+        return cls(list(state["favourite_keys"]), state["embedding_model"])
 
 
 def ratings_fingerprint(table: SongTable) -> str:
@@ -196,7 +230,8 @@ def ratings_fingerprint(table: SongTable) -> str:
 
 
 def train(table: SongTable, config: RatingConfig, *, progress: ProgressCallback = ignore_progress,
-          cancel: CancelToken | None = None, cross_validate: bool = True) -> tuple[TasteModel, RatingReport]:
+          cancel: CancelToken | None = None, cross_validate: bool = True
+          ) -> tuple[RatingModel | FavouritesModel, RatingReport]:
     """Cross-validates (unless told not to) the model with and without the implicit signals and
     the baselines, then fits the better model on every rated song; the fallback below
     ``MIN_RATINGS``. Without cross-validation the implicit signals are used."""
@@ -297,31 +332,3 @@ def _features(vectors: np.ndarray, implicit: np.ndarray, mean: np.ndarray, std: 
     # unit-length embeddings have entries ~ 1/sqrt(D): scale to ~unit variance like the implicit ones
     scaled = vectors * np.sqrt(vectors.shape[1])
     return np.concatenate([scaled, (implicit - mean) / std], axis=1).astype(np.float32)
-
-
-# -- persistence ----------------------------------------------------------------------------------
-def model_path(models_dir: Path) -> Path:
-    return models_dir / "rating_model.pt"
-
-
-def save(path: Path, model: TasteModel, report: RatingReport, fingerprint: str) -> None:
-    """One file with the model (or the fallback's favourites), its report and what it was fit on,
-    written atomically."""
-    from musicrec_desktop.recommend import rating_net
-
-    rating_net.save(path, {"model": model.state(), "report": report.to_dict(), "fingerprint": fingerprint,
-                           "features": IMPLICIT_FEATURES})
-
-
-def load(path: Path) -> tuple[TasteModel, RatingReport, str]:
-    """(model, report, fingerprint) as saved; ``ModelError`` when the file is unreadable."""
-    from musicrec_desktop.recommend import rating_net
-
-    try:
-        saved = rating_net.load(path)
-        state = saved["model"]
-        model = (RatingModel.from_state(state) if state["kind"] == "rating"
-                 else FavouritesModel(state["favourite_keys"], state["embedding_model"]))
-        return model, RatingReport(**saved["report"]), saved["fingerprint"]
-    except (OSError, KeyError, RuntimeError, TypeError) as exc:
-        raise ModelError(f"{path}: unreadable rating model ({exc}); run `musicrec train-classifier`") from exc

@@ -1,7 +1,8 @@
 """The one entry the tray app and the player companion use: ``Recommender``.
 
-``Recommender.open(ctx)`` reads the library (unless given), the embeddings of the current encoder
-and the rating model (retrained on the spot when missing or stale: new ratings or a new encoder).
+``Recommender.open(ctx)`` reads the library (unless given), the embeddings of the chosen encoder
+backend and the saved recommender the settings choose. Training that recommender is the rating
+stage's job (``train_recommender``); this module never retrains on its own.
 """
 
 from __future__ import annotations
@@ -12,23 +13,24 @@ from pathlib import Path
 import numpy as np
 
 from musicrec_desktop.context import AppContext
-from musicrec_desktop.errors import MusicrecError, NotReadyError
+from musicrec_desktop.errors import NotReadyError
 from musicrec_desktop.library.song import LibraryScan
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.progress import CancelToken, ProgressCallback, ignore_progress
 from musicrec_desktop.recommend import playlists as generated
-from musicrec_desktop.recommend import rating
+from musicrec_desktop.recommend import taste as tastes
 from musicrec_desktop.recommend.radio import RadioSession, next_batch
 from musicrec_desktop.recommend.ranking import Ranker, Recommendation
-from musicrec_desktop.recommend.rating import RatingConfig, RatingReport, TasteModel
+from musicrec_desktop.recommend.rating import ratings_fingerprint
 from musicrec_desktop.recommend.table import SongTable
+from musicrec_desktop.recommend.taste import TasteModel, TasteView, history_events
 from musicrec_desktop.recommend.writers import write_playlist
 from musicrec_desktop.settings import Settings
 from musicrec_desktop.store.embeddings import EmbeddingStore
 from musicrec_desktop.store.index import SimilarityIndex
 
-__all__ = ["Recommendation", "RadioSession", "RatingReport", "Recommender", "train_rating_model",
-           "write_playlists", "index_path"]
+__all__ = ["Recommendation", "RadioSession", "Recommender", "train_recommender", "write_playlists",
+           "index_path"]
 
 log = logging.getLogger(__name__)
 
@@ -61,42 +63,42 @@ def _categories(settings: Settings):
     return GenreMapper.from_settings(settings).categories
 
 
-def train_rating_model(settings: Settings, dirs: DataDirs, scan: LibraryScan | None = None, *,
-                       progress: ProgressCallback = ignore_progress,
-                       cancel: CancelToken | None = None) -> RatingReport:
-    """Cross-validates and trains the rating model on the library's ratings and saves it under
-    ``dirs.models``. Below 30 ratings the report says so and the favourites fallback is saved."""
-    table = _table(settings, dirs, _scan(settings, dirs, scan))
-    config = RatingConfig(epochs=settings.rating_epochs, seed=settings.seed)
-    model, report = rating.train(table, config, progress=progress, cancel=cancel)
+def train_recommender(settings: Settings, dirs: DataDirs, scan: LibraryScan | None = None, *,
+                      progress: ProgressCallback = ignore_progress,
+                      cancel: CancelToken | None = None) -> object:
+    """Fits the recommender the settings choose on the library's songs, vectors and listening
+    history, measures it (the rating model cross-validates; below 30 ratings it falls back to the
+    favourites) and saves it under ``dirs.models``; returns its report."""
+    scan = _scan(settings, dirs, scan)
+    table = _table(settings, dirs, scan)
+    chosen = tastes.chosen_taste(settings)
+    history = history_events(dirs.history_db, scan.songs)
+    model, report = chosen.learn(TasteView(table, history), settings, progress=progress, cancel=cancel)
     if cancel is not None:
         cancel.check()  # a cancel during the last step keeps the previous model
-    rating.save(rating.model_path(dirs.models), model, report, rating.ratings_fingerprint(table))
+    tastes.save(tastes.model_path(dirs.models, chosen.name), model, report, ratings_fingerprint(table))
     return report
 
 
-def _taste(ctx: AppContext, table: SongTable) -> tuple[TasteModel, RatingReport]:
-    """The saved model when it matches the embeddings and ratings; otherwise trained now."""
-    path = rating.model_path(ctx.dirs.models)
-    fingerprint = rating.ratings_fingerprint(table)
-    if path.exists():
-        try:
-            model, report, saved_fingerprint = rating.load(path)
-            if saved_fingerprint == fingerprint:
-                return model, report
-            log.info("rating model is stale (new ratings or a new encoder): retraining")
-        except MusicrecError as exc:
-            log.warning("%s", exc)
-    config = RatingConfig(epochs=ctx.settings.rating_epochs, seed=ctx.settings.seed)
-    model, report = rating.train(table, config)
-    rating.save(path, model, report, fingerprint)
+def _taste(ctx: AppContext, table: SongTable) -> tuple[TasteModel, object]:
+    """The saved recommender of the settings' choice; NotReadyError when there is none, or when it
+    learnt on other song vectors (a new encoder) and so cannot score these."""
+    chosen = tastes.chosen_taste(ctx.settings)
+    path = tastes.model_path(ctx.dirs.models, chosen.name)
+    if not path.exists():
+        raise NotReadyError(f"no {chosen.title} trained yet; run `musicrec train-classifier` "
+                            "(or `musicrec run`)")
+    model, report, _ = tastes.load(path)
+    if model.embedding_model and model.embedding_model != table.model_id:
+        raise NotReadyError(f"the {chosen.title} learnt on the vectors of {model.embedding_model}, the "
+                            f"songs now have those of {table.model_id}; run `musicrec train-classifier`")
     return model, report
 
 
 class Recommender:
     """Recommendations over one library snapshot; cheap to keep, reopen when the library changes."""
 
-    def __init__(self, ctx: AppContext, table: SongTable, taste: TasteModel, report: RatingReport) -> None:
+    def __init__(self, ctx: AppContext, table: SongTable, taste: TasteModel, report: object) -> None:
         self.ctx, self.table, self.report = ctx, table, report
         self.ranker = Ranker(table, taste, ctx.settings, _categories(ctx.settings))
         self._index: SimilarityIndex | None = None

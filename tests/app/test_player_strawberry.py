@@ -53,6 +53,7 @@ def other_song(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def ctx(library, tmp_path_factory) -> AppContext:
     from musicrec_desktop.library.folders import scan_folders
+    from musicrec_desktop.recommend.service import train_recommender
     from musicrec_desktop.store.embeddings import EmbeddingStore
 
     root = tmp_path_factory.mktemp("data")
@@ -68,6 +69,7 @@ def ctx(library, tmp_path_factory) -> AppContext:
         store.register_model("test-model", 8)
         store.put("test-model", [(s.key, v / np.linalg.norm(v)) for s, v in zip(songs, vectors, strict=True)])
         store.set_current("test-model")
+    train_recommender(settings, dirs)  # what the pipeline's rating stage leaves
     return AppContext(dirs, settings)
 
 

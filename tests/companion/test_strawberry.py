@@ -275,13 +275,15 @@ def library_data(music, tmp_path_factory) -> Path:
 
     from musicrec_desktop.library.folders import scan_folders
     from musicrec_desktop.paths import DataDirs
+    from musicrec_desktop.recommend.service import train_recommender
     from musicrec_desktop.settings import Settings
     from musicrec_desktop.store.embeddings import EmbeddingStore
 
     root = tmp_path_factory.mktemp("data")
     dirs = DataDirs.under(root).create()
-    Settings(player="folders", music_folders=[str(music[0].parent)], playlist_length=4,
-             recent_days=0, artist_cap=100, output_dir=str(root / "out")).save(dirs.settings_file)
+    settings = Settings(player="folders", music_folders=[str(music[0].parent)], playlist_length=4,
+                        recent_days=0, artist_cap=100, output_dir=str(root / "out"))
+    settings.save(dirs.settings_file)
     songs = scan_folders([str(music[0].parent)]).songs
     assert len(songs) == len(music)
     vectors = np.random.default_rng(0).normal(size=(len(songs), 8)).astype(np.float32)
@@ -289,6 +291,7 @@ def library_data(music, tmp_path_factory) -> Path:
         store.register_model("test-model", 8)
         store.put("test-model", [(s.key, v / np.linalg.norm(v)) for s, v in zip(songs, vectors, strict=True)])
         store.set_current("test-model")
+    train_recommender(settings, dirs)  # what the pipeline's rating stage leaves
     return root
 
 

@@ -12,6 +12,7 @@ import pytest
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.library.song import LibraryScan, Song
 from musicrec_desktop.paths import DataDirs
+from musicrec_desktop.recommend.service import train_recommender
 from musicrec_desktop.settings import Settings
 from musicrec_desktop.store.embeddings import EmbeddingStore
 
@@ -36,7 +37,8 @@ class Library:
 def build_library(root: Path, *, n_artists: int = 10, per_artist: int = 8, rated_artists: int = 10,
                   seed: int = 0, settings: Settings | None = None) -> Library:
     """Artist i sings in style i (a cluster); styles 0-2 are loved, 7-9 disliked. Songs 0-3 of
-    the first ``rated_artists`` artists carry a rating that follows the style, plus noise."""
+    the first ``rated_artists`` artists carry a rating that follows the style, plus noise. The
+    recommender is trained on it, as the pipeline's rating stage leaves it."""
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((n_artists, DIM)).astype(np.float32)
     music = root / "music"
@@ -62,7 +64,9 @@ def build_library(root: Path, *, n_artists: int = 10, per_artist: int = 8, rated
         store.put(MODEL, vectors.items())
         store.set_current(MODEL)
     settings = settings or Settings(output_dir=str(root / "out"), recent_days=14, artist_cap=2)
-    return Library(AppContext(dirs, settings), LibraryScan("demo", music, songs), vectors, music)
+    library = Library(AppContext(dirs, settings), LibraryScan("demo", music, songs), vectors, music)
+    train_recommender(settings, dirs, library.scan)  # what the rating stage leaves
+    return library
 
 
 def replace_songs(lib: Library, changes: dict[str, dict]) -> None:

@@ -11,18 +11,18 @@ from musicrec_desktop.library.song import Song
 from musicrec_desktop.recommend.evaluate import (
     TimedEvent,
     evaluate,
-    history_events,
     method_scores,
     time_split,
 )
-from musicrec_desktop.recommend.rating import RatingConfig
 from musicrec_desktop.recommend.table import SongTable
+from musicrec_desktop.recommend.taste import history_events
+from musicrec_desktop.settings import Settings
 from musicrec_desktop.store.embeddings import EmbeddingStore
 from musicrec_desktop.store.history import HistoryStore, ListeningEvent
 
 from .conftest import DAY, NOW, build_library, replace_songs
 
-FAST = RatingConfig(epochs=3)
+FAST = Settings(rating_epochs=3)
 
 
 def library_table(lib) -> SongTable:
@@ -40,7 +40,8 @@ def test_time_split_evaluation_leaks_nothing_and_ranks_by_taste(tmp_path):
     assert result["source"] == "library lastplayed" and result["n_test_events"] == len(later)
     # the later ratings never reach training: the 40 older ratings only
     assert result["n_training_rated"] == 40
-    names = {"popularity (artist plays)", "k-NN (mean of liked songs)", "rating model"}
+    names = {"popularity (artist plays)", "k-NN (mean of liked songs)", "rating model",
+             "favourites (most played)"}
     assert set(result["methods"]) == names
     assert result["methods"]["k-NN (mean of liked songs)"]["hit_rate@10"]["mean"] > 0.6
     assert result["methods"]["rating model"]["ndcg@10"]["mean"] > 0.2
@@ -70,7 +71,7 @@ def test_metrics_of_a_constructed_split_match_hand_computed_values():
                           lastplayed=int(later) if played_later else None))
         vectors.append(_unit(degrees))
     table = SongTable("m", songs, np.stack(vectors).astype(np.float32))
-    result = evaluate(table, cutoff=NOW - 10 * DAY, ks=(10,), config=FAST)
+    result = evaluate(table, cutoff=NOW - 10 * DAY, ks=(10,), settings=FAST)
     assert (result["n_test_events"], result["n_candidates"], result["n_training_rated"]) == (2, 6, 4)
     knn = result["methods"]["k-NN (mean of liked songs)"]
     # per test play at ranks 1 and 3: hit 1, 1; MRR 1, 1/3; precision 0.1, 0.1; NDCG 1, 1/log2(4)
@@ -107,7 +108,7 @@ def test_history_counts_finished_plays_once_and_strips_everything_touched_after(
     after += [(rated_skipped.key, "skip", NOW - 4 * DAY)]  # only skipped after the cut-off
     history = tmp_path / "history.sqlite"
     _history(history, before + after)
-    events = history_events(history, {})
+    events = history_events(history, [])
     assert len(events) == len(before) + len(after)
     split = time_split(table, events, cutoff=cutoff)
     assert split.source == "listening history"
@@ -128,7 +129,7 @@ def test_nothing_after_the_cut_off_reaches_training(tmp_path):
     after = [TimedEvent(s.key, NOW - 10 * DAY, "finish") for s in unrated[12:16]]
     after += [TimedEvent(s.key, NOW - 5 * DAY, "skip") for s in rated[:5]]
     split = time_split(table, before + after, cutoff=cutoff)
-    scores = method_scores(split.train, FAST)
+    scores = method_scores(split, FAST)
     # the later listening changes: other ratings, counters and scores for the songs touched after
     # the cut-off, and more events after it for them
     touched = {e.key for e in after}
@@ -138,7 +139,7 @@ def test_nothing_after_the_cut_off_reaches_training(tmp_path):
     more = after + [TimedEvent(k, NOW - DAY, kind) for k in sorted(touched) for kind in ("start", "skip")]
     perturbed = time_split(SongTable(table.model_id, flipped, table.vectors), before + more, cutoff=cutoff)
     assert perturbed.train.songs == split.train.songs and perturbed.candidates == split.candidates
-    for name, score in method_scores(perturbed.train, FAST).items():
+    for name, score in method_scores(perturbed, FAST).items():
         np.testing.assert_array_equal(score, scores[name], err_msg=name)
 
 

@@ -4,8 +4,9 @@ import sys
 import numpy as np
 import pytest
 
-from musicrec_desktop.recommend import rating
-from musicrec_desktop.recommend.service import Recommender, train_rating_model
+from musicrec_desktop.errors import NotReadyError
+from musicrec_desktop.recommend import rating, taste
+from musicrec_desktop.recommend.service import Recommender, train_recommender
 from musicrec_desktop.recommend.table import SongTable
 from musicrec_desktop.store.embeddings import EmbeddingStore
 
@@ -13,7 +14,7 @@ from .conftest import build_library, replace_songs
 
 
 def test_rating_model_learns_the_taste_and_reports_baselines(library):
-    report = train_rating_model(library.ctx.settings, library.ctx.dirs, library.scan)
+    report = train_recommender(library.ctx.settings, library.ctx.dirs, library.scan)
     assert not report.fallback
     assert report.n_rated == 40 and report.folds == 5
     # ratings follow the style clusters, so both the model and k-NN must find them
@@ -35,9 +36,9 @@ def test_rating_model_learns_the_taste_and_reports_baselines(library):
     mean_row = f"mean rating: no correlation (a constant prediction); RMSE {mean['rmse']:.3f}"
     assert mean_row in " ".join(text.split())  # the columns are padded
     assert "model, embeddings only:" in text and "model, embeddings + implicit signals:" in text
-    saved = rating.model_path(library.ctx.dirs.models)
+    saved = taste.model_path(library.ctx.dirs.models)
     assert saved.exists()
-    model, loaded_report, _ = rating.load(saved)
+    model, loaded_report, _ = taste.load(saved)
     assert loaded_report.pearson == pytest.approx(report.pearson)
     assert model.uses_implicit == report.uses_implicit
     with EmbeddingStore(library.ctx.dirs.embeddings_db) as store:
@@ -56,10 +57,10 @@ def test_few_ratings_fall_back_to_favourites(tmp_path):
     changes |= {s.key: {"playcount": 0, "rating": 0.5} for s in lib.scan.songs if s.rating is not None}
     changes |= {s.key: {"playcount": 40, "skipcount": 0} for s in lib.scan.songs if s.artist == "Artist 5"}
     replace_songs(lib, changes)
-    report = train_rating_model(lib.ctx.settings, lib.ctx.dirs, lib.scan)
+    report = train_recommender(lib.ctx.settings, lib.ctx.dirs, lib.scan)
     assert report.fallback and report.n_rated == 8
     assert "only 8 rated songs" in report.message and "at least 30" in report.message
-    model, _, _ = rating.load(rating.model_path(lib.ctx.dirs.models))
+    model, _, _ = taste.load(taste.model_path(lib.ctx.dirs.models))
     artist5 = {s.key for s in lib.scan.songs if s.artist == "Artist 5"}
     assert set(model.favourite_keys) == artist5  # the only songs with plays
     top = Recommender.open(lib.ctx, lib.scan).recommended(6, seed=1)
@@ -69,17 +70,29 @@ def test_few_ratings_fall_back_to_favourites(tmp_path):
     assert sum(r.song.artist == "Artist 5" for r in top) == 2
 
 
-def test_stale_model_is_retrained_when_ratings_change(library):
+def test_recommendations_never_retrain_the_model_the_rating_stage_owns_it(library):
+    """Changed ratings retrain in the pipeline's rating stage (tests/test_pipeline.py), with
+    progress and cancel; opening the recommendations only reads the saved model."""
     rec = Recommender.open(library.ctx, library.scan)
-    saved = rating.model_path(library.ctx.dirs.models)
+    saved = taste.model_path(library.ctx.dirs.models)
     first = saved.stat().st_mtime_ns
-    Recommender.open(library.ctx, library.scan)
-    assert saved.stat().st_mtime_ns == first  # same ratings: reused
     key = next(s.key for s in library.scan.songs if s.rating is None)
     replace_songs(library, {key: {"rating": 1.0}})
     Recommender.open(library.ctx, library.scan)
-    assert saved.stat().st_mtime_ns != first
+    assert saved.stat().st_mtime_ns == first
     assert rec.report.n_rated == 40
+    saved.unlink()
+    with pytest.raises(NotReadyError, match="musicrec train-classifier"):
+        Recommender.open(library.ctx, library.scan)
+
+
+def test_a_model_of_other_song_vectors_is_not_used(library):
+    with EmbeddingStore(library.ctx.dirs.embeddings_db) as store:
+        store.register_model("new-encoder", 32)
+        store.put("new-encoder", library.vectors.items())
+        store.set_current("new-encoder")
+    with pytest.raises(NotReadyError, match="test-encoder.*new-encoder"):
+        Recommender.open(library.ctx, library.scan)
 
 
 def test_a_failed_save_keeps_the_previous_model_and_leaves_no_temporary_file(library):
@@ -87,11 +100,11 @@ def test_a_failed_save_keeps_the_previous_model_and_leaves_no_temporary_file(lib
         table = SongTable.from_store(library.scan.songs, store)
     model, report = rating.train(table, rating.RatingConfig(epochs=2), cross_validate=False)
     path = library.ctx.dirs.models / "rating_model.pt"
-    rating.save(path, model, report, "first")
+    taste.save(path, model, report, "first")
     report.baselines["broken"] = {"pearson": lambda: None}  # cannot be pickled
     with pytest.raises(AttributeError):
-        rating.save(path, model, report, "second")
-    assert rating.load(path)[2] == "first"
+        taste.save(path, model, report, "second")
+    assert taste.load(path)[2] == "first"
     assert [p.name for p in path.parent.iterdir()] == ["rating_model.pt"]
 
 
