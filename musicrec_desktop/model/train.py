@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,13 +73,21 @@ class TrainReport:
     history: list[dict] = field(default_factory=list)  # the epoch records of this call
 
 
-def split_heldout(songs: Sequence[TrainSong], fraction: float) -> tuple[list[TrainSong], list[TrainSong]]:
+def split_heldout(songs: Sequence[TrainSong], fraction: float,
+                  held: Collection[str] | None = None) -> tuple[list[TrainSong], list[TrainSong]]:
     """(training songs, evaluation songs). ``fraction`` of the labelled songs, at least 2, are held
     out when there are 6 or more; which ones goes by a hash of the song key, so the same songs are
-    held out run after run and a growing library keeps most of them."""
-    labelled = sorted((s for s in songs if s.genres), key=lambda s: hashlib.sha256(s.key.encode()).digest())
-    count = max(2, round(fraction * len(labelled))) if fraction > 0 and len(labelled) >= 6 else 0
-    held = {s.key for s in labelled[:count]}
+    held out run after run and a growing library keeps most of them.
+
+    held: the keys a run being resumed held out (from its checkpoint). They stay out of training
+    whatever the library has become since: a song trained on must never be evaluated on.
+    """
+    if held is None:
+        labelled = sorted((s for s in songs if s.genres),
+                          key=lambda s: hashlib.sha256(s.key.encode()).digest())
+        count = max(2, round(fraction * len(labelled))) if fraction > 0 and len(labelled) >= 6 else 0
+        held = {s.key for s in labelled[:count]}
+    held = set(held)
     return [s for s in songs if s.key not in held], [s for s in songs if s.key in held]
 
 
@@ -121,7 +129,8 @@ def train_encoder(settings: Settings, dirs: DataDirs, songs: Sequence[Song] | No
             songs = load_library(settings, dirs).local_songs
         labels = song_labels(settings, songs)
     all_songs = training_songs(open_source(), songs, labels, config.genre_categories)
-    train, evaluation = split_heldout(all_songs, config.heldout_fraction)
+    train, evaluation = split_heldout(all_songs, config.heldout_fraction,
+                                      None if state is None else state.get("heldout"))
     if len(train) < 4:
         raise NotReadyError(f"the chunk cache holds {len(train)} training songs; at least 4 are needed "
                             "(build the cache first: musicrec build-cache)")
@@ -204,6 +213,7 @@ class _Run:
             "rng": {"torch": torch.get_rng_state(), "shuffle": self.shuffle.get_state(),
                     "cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None},
             "config": self.config.to_dict(),
+            "heldout": sorted(s.key for s in self.evaluation),  # a resume keeps them out of training
         })
 
     # -- the loop --------------------------------------------------------------------------------

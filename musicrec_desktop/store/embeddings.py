@@ -125,20 +125,36 @@ class EmbeddingStore:
         cur = self._db.execute("SELECT song_key FROM embeddings WHERE model_id=?", (model_id,))
         return {r[0] for r in cur}
 
-    def load(self, model_id: str, keys: Iterable[str] | None = None) -> tuple[list[str], np.ndarray]:
-        """(keys, N x D float32 matrix) for the model, in key order; only ``keys`` when given."""
+    def load(self, model_id: str, keys: Iterable[str] | None = None, *,
+             as_stored: bool = False) -> tuple[list[str], np.ndarray]:
+        """(keys, N x D float32 matrix) for the model, in key order; only ``keys`` when given.
+        ``as_stored``: the vectors as the encoder gave them (for checks of the encoder itself).
+
+        The vectors are centred on the mean of all the model's songs and L2-normalised, which is
+        what every similarity in the app compares: an encoder's vectors all lie in one narrow cone
+        (means of post-ReLU features have no negative entry, so every raw cosine is >= 0) and the
+        shared part would dominate each cosine. Every reader goes through here, so radio, the
+        index, the rating model and the map all see the same vectors.
+        """
         dim = self.dim(model_id)
         cur = self._db.execute(
             "SELECT song_key, vector FROM embeddings WHERE model_id=? ORDER BY song_key", (model_id,)
         )
         wanted = set(keys) if keys is not None else None
         out_keys, vectors = [], []
+        total, count = np.zeros(dim, dtype=np.float64), 0
         for key, blob in cur:
+            vector = np.frombuffer(blob, dtype=np.float32)
+            total += vector
+            count += 1
             if wanted is None or key in wanted:
                 out_keys.append(key)
-                vectors.append(np.frombuffer(blob, dtype=np.float32))
-        matrix = np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
-        return out_keys, matrix
+                vectors.append(vector)
+        if not vectors:
+            return out_keys, np.zeros((0, dim), dtype=np.float32)
+        if as_stored:
+            return out_keys, np.stack(vectors)
+        return out_keys, centred(np.stack(vectors), total / count if count > 1 else None)
 
     def remove(self, keys: Iterable[str]) -> int:
         """Drops the songs' vectors for every model (songs gone from the library)."""
@@ -154,3 +170,10 @@ class EmbeddingStore:
             self._db.execute("DELETE FROM embeddings WHERE model_id=?", (model_id,))
             self._db.execute("DELETE FROM extras WHERE model_id=?", (model_id,))
             self._db.execute("DELETE FROM models WHERE model_id=?", (model_id,))
+
+
+def centred(vectors: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
+    """``vectors - mean``, each row L2-normalised (float32); only normalised when ``mean`` is None."""
+    out = vectors.astype(np.float64) - (0.0 if mean is None else mean)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return (out / np.maximum(norms, 1e-12)).astype(np.float32)

@@ -79,7 +79,7 @@ def test_toy_backend_embeds_songs_into_the_store_under_its_own_model_id(toy, tmp
         assert stored_model_id(toy, store) == "toy-v1"
         with pytest.raises(NotReadyError, match="moco"):
             stored_model_id(toy.replace(encoder="moco"), store)
-        keys, vectors = store.load("toy-v1")
+        keys, vectors = store.load("toy-v1", as_stored=True)
         loudness = store.load_extras("toy-v1", "loudness")
     key = keys[0]
     chunks = [c.mean(axis=0) for c in source.songs[key]]  # the loader mixes stereo chunks to mono

@@ -142,6 +142,21 @@ def test_resume_after_cancel_continues_the_same_steps_and_losses(tmp_path, libra
     assert resumed.model_id == straight.model_id  # the very same weights
 
 
+def test_resume_after_the_library_changed_keeps_the_held_out_songs_out(tmp_path, library):
+    """The held-out songs are drawn from the labelled ones; a resume after their tags changed must
+    not draw again (and train on songs it evaluated on): the checkpoint keeps the split."""
+    source, labels = library
+    first = run(tmp_path, library, epochs=1)
+    held = set(load_checkpoint(first.checkpoint)["heldout"])
+    assert len(held) == first.songs_heldout == 3
+    relabelled = {key: (() if key in held else genres) for key, genres in labels.items()}
+    resumed = train_encoder(SETTINGS, DataDirs.under(tmp_path), labels=relabelled,
+                            open_source=lambda: source, overrides=TINY, resume=True, epochs=2)
+    assert resumed.epoch == 2
+    assert (resumed.songs_trained, resumed.songs_heldout) == (9, 3)
+    assert set(load_checkpoint(resumed.checkpoint)["heldout"]) == held
+
+
 def test_resume_without_checkpoint_is_an_error(tmp_path, library):
     with pytest.raises(ModelError, match="no encoder checkpoint"):
         run(tmp_path, library, epochs=1, resume=True)
@@ -173,7 +188,7 @@ def test_embed_only_missing_songs_and_set_current(trained, library, tmp_path):
     added = embed_songs(SETTINGS, dirs, open_source=lambda: grown)
     assert (added.embedded, added.up_to_date, added.model_id) == (1, 12, report.model_id)
     with EmbeddingStore(dirs.embeddings_db) as store:
-        _, new_vector = store.load(report.model_id, ["file:///new.ogg"])
+        _, new_vector = store.load(report.model_id, ["file:///new.ogg"], as_stored=True)
     # The new song (one chunk of an embedded song) has the vector the trained encoder gives that chunk.
     encoder, _ = load_encoder(dirs, torch.device("cpu"))
     embedder = ChunkEmbedder(encoder, CQTFrontEnd(), torch.device("cpu"))
