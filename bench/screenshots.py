@@ -179,8 +179,7 @@ def grab_menu(tray, out: Path) -> Path:
 
 
 def grab_report(tray, out: Path) -> Path:
-    window = tray.report_window()
-    window.resize(1080, 860)
+    window = tray.report_window()  # at its default size, as a person first sees it
     window.reload()
     window.show()
     window.wait_for_map()

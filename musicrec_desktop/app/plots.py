@@ -1,7 +1,7 @@
 """Two small plots drawn with QPainter (PySide6-Essentials has no QtCharts).
 
 ``LossCurve``: the training loss as it comes in. ``LibraryMap``: songs as points in 2-D, coloured
-by genre, favourites ringed; a click names the song under the pointer.
+by genre, rating or group (``map_data``), favourites ringed; hovering names the song, a click plays it.
 """
 
 from __future__ import annotations
@@ -13,10 +13,14 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from musicrec_desktop.app.map_data import NO_CATEGORY, NO_GENRE, NOT_RATED, Colouring, MapData
 from musicrec_desktop.app.signals import emit
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
            "#ff9da7", "#9c755f", "#bab0ac"]
+RATING_COLOURS = ["#1a9850", "#91cf60", "#e6c229", "#fc8d59", "#d73027", "#c8c8c8"]  # 5 stars .. 1, unrated
+UNKNOWN_COLOURS = {NO_CATEGORY: "#9c9c9c", NO_GENRE: "#cfcfcf", NOT_RATED: "#c8c8c8"}
+FAVOURITE = "favourite (4+ stars)"
 MARGIN = 36
 
 
@@ -86,31 +90,42 @@ class LossCurve(QWidget):
 
 
 class LibraryMap(QWidget):
-    """Songs as points. ``set_points(xy, genres, favourite, keys, labels)``; click -> ``song_clicked``."""
+    """Songs as points, coloured one of the ways ``MapData`` offers; ``set_data``, ``colour_by``.
+    Hovering a point names the song; a click asks to play it (``song_clicked``)."""
 
     song_clicked = Signal(str)  # the song's key
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.xy = np.zeros((0, 2), dtype=np.float32)
-        self.genres: list[str] = []
-        self.favourite = np.zeros(0, dtype=bool)
-        self.keys: list[str] = []
-        self.labels: list[str] = []
+        self.data = MapData.empty()
+        self.current = 0  # index of the colouring shown
         self.message = "Loading the map…"
         self._screen = np.zeros((0, 2), dtype=np.float32)
         self.setMinimumSize(360, 300)
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
-    def set_points(self, xy: np.ndarray, genres: list[str], favourite: np.ndarray,
-                   keys: list[str], labels: list[str]) -> None:
-        """xy: N x 2 float; genres, keys, labels: N texts; favourite: N bool."""
-        self.xy = np.asarray(xy, dtype=np.float32).reshape(-1, 2)
-        self.genres, self.keys, self.labels = list(genres), list(keys), list(labels)
-        self.favourite = np.asarray(favourite, dtype=bool)
-        self.message = "" if len(self.xy) else "No embeddings yet: rebuild the model first."
+    @property
+    def keys(self) -> list[str]:
+        return self.data.keys
+
+    @property
+    def favourite(self) -> np.ndarray:
+        return self.data.favourite
+
+    @property
+    def colouring(self) -> Colouring | None:
+        return self.data.colourings[self.current] if self.data.colourings else None
+
+    def set_data(self, data: MapData) -> None:
+        self.data, self.current = data, data.default
+        self.message = "" if len(data.xy) else "No embeddings yet: rebuild the model first."
         self.update()
+
+    def colour_by(self, index: int) -> None:
+        if 0 <= index < len(self.data.colourings):
+            self.current = index
+            self.update()
 
     def set_message(self, text: str) -> None:
         self.message = text
@@ -119,46 +134,74 @@ class LibraryMap(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(520, 420)
 
-    def _legend(self) -> list[str]:
-        return sorted(set(self.genres))
+    def legend_colours(self) -> list[QColor]:
+        """One colour per legend entry of the colouring shown: a ramp for a scale (ratings),
+        distinct colours otherwise, grey for what is not known."""
+        colouring = self.colouring
+        if colouring is None:
+            return []
+        if colouring.ordered:
+            return [QColor(c) for c in RATING_COLOURS[:len(colouring.legend)]]
+        colours, next_colour = [], 0
+        for name in colouring.legend:
+            if name in UNKNOWN_COLOURS:
+                colours.append(QColor(UNKNOWN_COLOURS[name]))
+            else:
+                colours.append(QColor(PALETTE[next_colour % len(PALETTE)]))
+                next_colour += 1
+        return colours
+
+    def tooltip(self, index: int) -> str:
+        """What hovering song ``index`` shows: the song, then its group in the colouring shown."""
+        colouring = self.colouring
+        group = colouring.legend[colouring.groups[index]] if colouring is not None else ""
+        return f"{self.data.labels[index]}\n{group}".strip()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.fillRect(self.rect(), self.palette().base())
-        if self.message or not len(self.xy):
+        colouring = self.colouring
+        if self.message or not len(self.data.xy) or colouring is None:
             painter.setPen(self.palette().text().color())
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.message)
             return
-        legend = self._legend()
-        legend_width = 130
+        metrics = painter.fontMetrics()
+        legend = colouring.legend + [FAVOURITE]
+        legend_width = min(max(metrics.horizontalAdvance(name) for name in legend) + 40,
+                           int(self.width() * 0.45))
         plot = QRectF(self.rect()).adjusted(12, 12, -12 - legend_width, -12)
-        lo, hi = self.xy.min(axis=0), self.xy.max(axis=0)
+        xy = self.data.xy
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
         span = np.where(hi - lo > 0, hi - lo, 1.0)
-        unit = (self.xy - lo) / span  # N x 2 in 0..1
+        unit = (xy - lo) / span  # N x 2 in 0..1
         self._screen = np.stack([plot.left() + unit[:, 0] * plot.width(),
                                  plot.bottom() - unit[:, 1] * plot.height()], axis=1)
-        colors = {g: QColor(PALETTE[i % len(PALETTE)]) for i, g in enumerate(legend)}
+        colours = self.legend_colours()
+        unknown = {i for i, name in enumerate(colouring.legend) if name in UNKNOWN_COLOURS}
         painter.setPen(Qt.PenStyle.NoPen)
-        for (x, y), genre in zip(self._screen, self.genres, strict=True):
-            painter.setBrush(colors[genre])
-            painter.drawEllipse(QPointF(x, y), 3.5, 3.5)
+        # Songs of unknown group first, so that the known ones are drawn over them.
+        order = sorted(range(len(xy)), key=lambda i: colouring.groups[i] not in unknown)
+        for i in order:
+            painter.setBrush(colours[colouring.groups[i]])
+            painter.drawEllipse(QPointF(*self._screen[i]), 3.5, 3.5)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(QPen(self.palette().text().color(), 1.6))
         for x, y in self._screen[self.favourite]:
             painter.drawEllipse(QPointF(x, y), 6.5, 6.5)
-        # Legend: one swatch per genre, then the favourites' ring.
-        top = plot.top()
-        for genre in legend:
+        # Legend: one swatch per group, then the favourites' ring.
+        top, text_width = plot.top(), legend_width - 32
+        for name, colour in zip(colouring.legend, colours, strict=True):
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(colors[genre])
+            painter.setBrush(colour)
             painter.drawEllipse(QPointF(plot.right() + 22, top + 7), 5, 5)
             painter.setPen(self.palette().text().color())
-            painter.drawText(QPointF(plot.right() + 32, top + 11), genre or "(no genre)")
+            painter.drawText(QPointF(plot.right() + 32, top + 11),
+                             metrics.elidedText(name, Qt.TextElideMode.ElideRight, text_width))
             top += 18
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawEllipse(QPointF(plot.right() + 22, top + 7), 6.5, 6.5)
-        painter.drawText(QPointF(plot.right() + 32, top + 11), "favourite")
+        painter.drawText(QPointF(plot.right() + 32, top + 11), FAVOURITE)
 
     def point_at(self, x: float, y: float, radius: float = 8.0) -> int | None:
         """Index of the song drawn nearest to (x, y) within ``radius`` pixels."""
@@ -171,8 +214,7 @@ class LibraryMap(QWidget):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         index = self.point_at(event.position().x(), event.position().y())
         if index is not None:
-            QToolTip.showText(event.globalPosition().toPoint(),
-                              f"{self.labels[index]}\n{self.genres[index]}", self)
+            QToolTip.showText(event.globalPosition().toPoint(), self.tooltip(index), self)
         else:
             QToolTip.hideText()
 
@@ -182,22 +224,3 @@ class LibraryMap(QWidget):
         index = self.point_at(event.position().x(), event.position().y())
         if index is not None:
             emit(self.song_clicked, self.keys[index])
-
-
-def pca_2d(vectors: np.ndarray) -> np.ndarray:
-    """N x D float embeddings -> N x 2 float32 coordinates on the two main axes (numpy SVD)."""
-    x = np.asarray(vectors, dtype=np.float32)
-    if x.ndim != 2 or len(x) < 2:
-        return np.zeros((len(x) if x.ndim == 2 else 0, 2), dtype=np.float32)
-    x = x - x.mean(axis=0)
-    if len(x) > x.shape[1]:
-        # Many songs: the D x D covariance is smaller than the data; its top eigenvectors are the axes.
-        _, vectors_ = np.linalg.eigh(x.T @ x)
-        axes = vectors_[:, ::-1][:, :2]  # D x 2
-    else:
-        _, _, vt = np.linalg.svd(x, full_matrices=False)
-        axes = vt[:2].T  # D x (<=2)
-    xy = x @ axes
-    if xy.shape[1] < 2:
-        xy = np.pad(xy, ((0, 0), (0, 2 - xy.shape[1])))
-    return xy.astype(np.float32)

@@ -1,5 +1,6 @@
 """The model report: genre mAP, rating correlation with its baselines, cache figures and a map of
-the library (embeddings on their two main axes, coloured by genre, favourites ringed).
+the library (embeddings on their two main axes, coloured by genre, rating or group, favourites
+ringed; ``map_data`` works it out).
 
 The figures come from what the pipeline remembers (``state/pipeline.json``); the map is computed
 on a worker thread because it reads the library and every embedding.
@@ -8,12 +9,12 @@ on a worker thread because it reads the library and every embedding.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -25,58 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from musicrec_desktop.app.plots import LibraryMap, pca_2d
+from musicrec_desktop.app.map_data import MapData, load_map
+from musicrec_desktop.app.plots import LibraryMap
 from musicrec_desktop.app.tasks import Task
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.pipeline import PipelineState, state_path
 from musicrec_desktop.progress import CancelToken, ProgressCallback
 
 log = logging.getLogger(__name__)
-
-FAVOURITE_RATING = 0.8  # four stars or more
-MAX_MAP_SONGS = 20_000  # beyond this the map is a sample: a point per pixel says nothing more
-
-
-@dataclass
-class MapData:
-    xy: np.ndarray  # N x 2 float32
-    genres: list[str]
-    favourite: np.ndarray  # N bool
-    keys: list[str]
-    labels: list[str]
-
-
-def load_map(ctx: AppContext) -> MapData:
-    """Reads the library and the current encoder's embeddings; projects them to 2-D (PCA)."""
-    from musicrec_desktop.encoders.choice import chosen_name
-    from musicrec_desktop.library import load_library
-    from musicrec_desktop.library.genres import GenreMapper
-    from musicrec_desktop.store.embeddings import EmbeddingStore
-
-    empty = MapData(np.zeros((0, 2), np.float32), [], np.zeros(0, bool), [], [])
-    if not ctx.dirs.embeddings_db.exists():
-        return empty
-    with EmbeddingStore(ctx.dirs.embeddings_db) as store:
-        model = store.current_model(chosen_name(ctx.settings))
-        if model is None:
-            return empty
-        keys, vectors = store.load(model)
-    songs = load_library(ctx.settings, ctx.dirs).by_key()
-    known = [i for i, k in enumerate(keys) if k in songs]
-    if len(known) > MAX_MAP_SONGS:
-        known = sorted(np.random.default_rng(0).choice(known, MAX_MAP_SONGS, replace=False).tolist())
-    keys = [keys[i] for i in known]
-    mapper = GenreMapper.from_settings(ctx.settings)
-    genres = []
-    for key in keys:
-        categories = mapper.categories(songs[key].genre)
-        # The first category names the colour; a genre with no category is "other".
-        genres.append(categories[0] if categories else "other" if songs[key].genre.strip()
-                      else "no genre")
-    favourite = np.array([(songs[k].rating or 0.0) >= FAVOURITE_RATING for k in keys], dtype=bool)
-    labels = [songs[k].display_name for k in keys]
-    return MapData(pca_2d(vectors[known]), genres, favourite, keys, labels)
-
 
 def _number(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, int | float) else "–"
@@ -100,7 +57,7 @@ class ReportWindow(QWidget):
         self.ctx = ctx
         self._task: Task | None = None
         self.setWindowTitle("musicrec: model report")
-        self.resize(980, 680)
+        self.resize(1100, 720)
         layout = QHBoxLayout(self)
         left = QVBoxLayout()
         layout.addLayout(left, 2)
@@ -125,10 +82,12 @@ class ReportWindow(QWidget):
         self.evaluation = QTableWidget(0, 4)
         self.evaluation.setHorizontalHeaderLabels(["Predictor", "Pearson", "Spearman", "RMSE"])
         self.evaluation.verticalHeader().hide()
-        header = self.evaluation.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        self.evaluation.setMaximumHeight(150)
+        self.evaluation.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.evaluation.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.evaluation.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # Every column as wide as its header and its values; the table as big as its rows, so
+        # nothing is cut or scrolled (``_fit_evaluation`` sizes it once the rows are in).
+        self.evaluation.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         eval_layout.addWidget(self.evaluation)
         self.rating_note = QLabel()
         self.rating_note.setWordWrap(True)
@@ -146,8 +105,16 @@ class ReportWindow(QWidget):
         left.addWidget(top_box)
         left.addStretch(1)
 
-        map_box = QGroupBox("Your library (click a song to play it)")
+        map_box = QGroupBox("Your library (point at a song to see it, click to play it)")
         map_layout = QVBoxLayout(map_box)
+        choice = QHBoxLayout()
+        choice.addWidget(QLabel("Colour by"))
+        self.colour_by = QComboBox()
+        self.colour_by.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # filled later
+        self.colour_by.currentIndexChanged.connect(lambda index: self.map.colour_by(index))
+        choice.addWidget(self.colour_by)
+        choice.addStretch(1)
+        map_layout.addLayout(choice)
         self.map = LibraryMap()
         self.map.song_clicked.connect(self.song_clicked)
         map_layout.addWidget(self.map)
@@ -177,7 +144,12 @@ class ReportWindow(QWidget):
             self.map.set_message(f"The map is not available: {error}")
             return
         assert data is not None
-        self.map.set_points(data.xy, data.genres, data.favourite, data.keys, data.labels)
+        self.map.set_data(data)
+        self.colour_by.blockSignals(True)  # the map already shows data.default
+        self.colour_by.clear()
+        self.colour_by.addItems([c.title for c in data.colourings])
+        self.colour_by.setCurrentIndex(data.default)
+        self.colour_by.blockSignals(False)
 
     def wait_for_map(self, timeout_ms: int = 30_000) -> None:
         if self._task is not None:
@@ -199,7 +171,10 @@ class ReportWindow(QWidget):
         for row, (name, values) in enumerate(rows):
             self.evaluation.setItem(row, 0, QTableWidgetItem(name))
             for column, key in enumerate(("pearson", "spearman", "rmse"), start=1):
-                self.evaluation.setItem(row, column, QTableWidgetItem(_number(values.get(key))))
+                item = QTableWidgetItem(_number(values.get(key)))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.evaluation.setItem(row, column, item)
+        self._fit_evaluation()
         self.rating_note.setText(rating.get("message", "") or
                                  ("" if rating else "Not trained yet: choose Rebuild model."))
         self._show_cache(figures.get("cache", {}))
@@ -207,6 +182,15 @@ class ReportWindow(QWidget):
         lines = [f"{i}. {row['song']}" + (f" ({row['reason']})" if row.get("reason") else "")
                  for i, row in enumerate(top, start=1)]
         self.top.setText("\n".join(lines) or "None yet.")
+
+    def _fit_evaluation(self) -> None:
+        table = self.evaluation
+        table.resizeColumnsToContents()
+        table.resizeRowsToContents()
+        frame = 2 * table.frameWidth()
+        table.setMinimumWidth(table.horizontalHeader().length() + frame)
+        table.setFixedHeight(table.horizontalHeader().sizeHint().height()
+                             + table.verticalHeader().length() + frame)
 
     def _show_cache(self, cache: dict[str, Any]) -> None:
         while self.cache_grid.count():

@@ -106,8 +106,7 @@ def report_data(ctx: AppContext) -> None:
 
 
 def report_window(ctx: AppContext) -> ReportWindow:
-    window = ReportWindow(ctx)
-    window.resize(1080, 860)
+    window = ReportWindow(ctx)  # at its default size, as a person first sees it
     window.show()
     window.reload()
     return window

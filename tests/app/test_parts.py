@@ -5,12 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 from musicrec_desktop.app.gpu import batch_size_hint, suggested_batch_size
+from musicrec_desktop.app.map_data import Colouring, MapData, principal_components
 from musicrec_desktop.app.messages import describe
 from musicrec_desktop.app.player import playlist_files
-from musicrec_desktop.app.plots import LibraryMap, pca_2d
+from musicrec_desktop.app.plots import LibraryMap
 from musicrec_desktop.errors import DatabaseLockedError, NotReadyError
 from musicrec_desktop.recommend.writers import write_playlist
 from tests.app.tiny import write_song
+
+
+def pca_2d(vectors):
+    return principal_components(vectors, 2)
 
 
 def test_pca_puts_the_widest_spread_on_the_first_axis():
@@ -32,12 +37,14 @@ def test_map_finds_the_song_under_the_pointer(qtbot):
     widget = LibraryMap()
     qtbot.addWidget(widget)
     widget.resize(500, 400)
-    widget.set_points(np.array([[0, 0], [1, 1], [0.5, 0.2]]), ["rock", "jazz", "rock"],
-                      np.array([True, False, False]), ["a", "b", "c"], ["A", "B", "C"])
+    genres = Colouring("Genre tag", ["Rock", "Jazz & classical"], np.array([0, 1, 0]))
+    widget.set_data(MapData(np.array([[0, 0], [1, 1], [0.5, 0.2]]), ["a", "b", "c"], ["A", "B", "C"],
+                            np.array([True, False, False]), [genres]))
     widget.grab()  # paints, which places the points
     x, y = widget._screen[1]
     assert widget.point_at(x + 3, y - 3) == 1
     assert widget.point_at(x + 40, y + 40) is None
+    assert widget.tooltip(1) == "B\nJazz & classical"
 
 
 def test_playlist_files_reads_what_the_writers_write(tmp_path):

@@ -90,10 +90,12 @@ def tiny_pipeline(step_s: float = 0.0) -> Pipeline:
                      CountStage("rating", 3, step_s, after="encoder")])
 
 
-def finished_run(root: Path, genres: tuple[str, ...] = ("Rock", "Jazz", "Reggae")) -> tuple[AppContext, object]:
-    """18 real songs (every second one rated, Jazz loved), embeddings around one centre per genre
+def finished_run(root: Path, genres: tuple[str, ...] = ("Rock", "Jazz", "Reggae"),
+                 songs: int = 18) -> tuple[AppContext, object]:
+    """Real songs (every second one rated, Jazz loved), embeddings around one centre per genre
     in a real store, then the real library, rating and recommendation stages: what a finished run
-    leaves, playlists in ``root / "My playlists"`` included, without training an encoder."""
+    leaves, playlists in ``root / "My playlists"`` included, without training an encoder. With 60
+    songs or more, 30 are rated: enough for the rating model and its baselines."""
     from musicrec_desktop.library import load_library
     from musicrec_desktop.pipeline import RatingStage, RecommendStage
     from musicrec_desktop.store.embeddings import EmbeddingStore
@@ -102,7 +104,7 @@ def finished_run(root: Path, genres: tuple[str, ...] = ("Rock", "Jazz", "Reggae"
     music.mkdir(parents=True)
     rng = np.random.default_rng(0)
     centres = {g: rng.normal(0, 3, 16) for g in genres}
-    for i in range(18):
+    for i in range(songs):
         genre = genres[i % len(genres)]
         rating = (1.0 if genre == "Jazz" else 0.4) if i % 2 else None
         write_song(music / f"{genre.lower()}-{i:02d}.flac", 200.0 + 20 * i, genre, seconds=1.0,

@@ -1,0 +1,143 @@
+"""The model report at its default size, and the library map's colourings, on real runs: real
+FLAC files read by the real library stage, embeddings in a real store, the real rating and
+recommendation stages (``tests.app.tiny.finished_run``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication, QToolTip
+
+from musicrec_desktop.app import map_data
+from musicrec_desktop.app.report_window import ReportWindow
+from musicrec_desktop.library import load_library
+from musicrec_desktop.store.embeddings import EmbeddingStore
+from tests.app.tiny import finished_run, make_ctx, write_song
+
+
+@pytest.fixture
+def rated_run(tmp_path, monkeypatch):
+    """60 songs in three genres, 30 rated: the rating model and its baselines are measured."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    ctx, _report = finished_run(tmp_path, songs=60)
+    return ctx
+
+
+def open_report(qtbot, ctx) -> ReportWindow:
+    window = ReportWindow(ctx)
+    qtbot.addWidget(window)
+    window.show()  # at its default size: nothing here resizes it
+    window.reload()
+    qtbot.waitUntil(lambda: len(window.map.keys) > 0, timeout=20_000)
+    QApplication.processEvents()
+    return window
+
+
+def test_the_baselines_table_shows_every_header_and_value_whole_at_the_default_size(qtbot, rated_run):
+    window = open_report(qtbot, rated_run)
+    table = window.evaluation
+    names = [table.item(r, 0).text() for r in range(table.rowCount())]
+    assert names == ["rating model", "rating model, embeddings + implicit signals",
+                     "rating model, embeddings only", "mean rating", "k-NN"]  # real figures
+    assert table.item(0, 1).text() not in ("", "–")
+    assert window.size().width() == 1100 and window.size().height() == 720  # the default size
+    metrics, header = table.fontMetrics(), table.horizontalHeader()
+    padding = 6  # Qt draws a few pixels of margin around a cell's text
+    for column in range(table.columnCount()):
+        texts = [table.item(r, column).text() for r in range(table.rowCount())]
+        needed = max(metrics.horizontalAdvance(t) for t in texts)
+        title = table.horizontalHeaderItem(column).text()
+        needed = max(needed, header.fontMetrics().horizontalAdvance(title))
+        assert table.columnWidth(column) >= needed + padding, (column, table.columnWidth(column), needed)
+    # Every column and every row in view: no scrolling, nothing cut at the right or the bottom.
+    assert header.length() <= table.viewport().width()
+    assert table.verticalHeader().length() <= table.viewport().height()
+    assert not table.horizontalScrollBar().isVisible() and not table.verticalScrollBar().isVisible()
+
+
+def test_the_map_offers_each_colouring_in_the_persons_words(qtbot, rated_run):
+    window = open_report(qtbot, rated_run)
+    choices = [window.colour_by.itemText(i) for i in range(window.colour_by.count())]
+    assert choices == ["Genre tag", "Predicted genre", "Your rating", "Groups of similar songs"]
+    assert window.colour_by.currentText() == "Genre tag"  # every song is tagged
+    assert window.map.colouring.legend == ["Rock", "Jazz & classical", "Latin & world"]
+
+    window.colour_by.setCurrentIndex(1)
+    predicted = window.map.colouring
+    assert predicted.title == "Predicted genre"
+    # One centre per genre: the songs' nearest tagged neighbours give each its own genre back.
+    tags = window.map.data.colourings[0]
+    assert [tags.legend[g] for g in tags.groups] == [predicted.legend[g] for g in predicted.groups]
+
+    window.colour_by.setCurrentIndex(2)
+    rating = window.map.colouring
+    stars = {rating.legend[g] for g, label in zip(rating.groups, window.map.data.labels, strict=True)
+             if "jazz" in label}
+    assert stars == {"★★★★★", "Not rated"}  # Jazz songs are rated 1.0 or not at all
+    assert {rating.legend[g] for g in rating.groups} == {"★★★★★", "★★", "Not rated"}
+
+    window.colour_by.setCurrentIndex(3)
+    assert window.map.colouring.title == "Groups of similar songs" and len(window.map.colouring.legend) == 4
+
+
+def test_hovering_a_point_names_the_song(qtbot, rated_run):
+    window = open_report(qtbot, rated_run)
+    window.map.grab()  # paints, which places the points
+    x, y = window.map._screen[3]
+    # Straight to the map: a window left over by another test could be under the pointer.
+    at = QPointF(x, y)
+    QApplication.sendEvent(window.map, QMouseEvent(QEvent.Type.MouseMove, at, window.map.mapToGlobal(at),
+                                                   Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
+                                                   Qt.KeyboardModifier.NoModifier))
+    label = window.map.data.labels[3]
+    assert label.startswith("Test Band – ")  # artist – title
+    qtbot.waitUntil(lambda: QToolTip.text().startswith(label), timeout=2000)
+    assert QToolTip.text().splitlines()[1] in window.map.colouring.legend
+
+
+def test_the_encoders_genre_predictions_colour_the_map_when_it_stores_them(qtbot, rated_run):
+    with EmbeddingStore(rated_run.dirs.embeddings_db) as store:
+        model = store.current_model()
+        keys, _ = store.load(model)
+        pop = np.eye(7, dtype=np.float32)[1]  # the genre head says "pop" for every song
+        store.put_extras(model, "genres", [(k, pop) for k in keys])
+    data = map_data.load_map(rated_run)
+    predicted = next(c for c in data.colourings if c.title == "Predicted genre")
+    assert predicted.legend == ["Pop"] and set(predicted.groups) == {0}
+
+
+def test_an_untagged_library_still_shows_its_groups(qtbot, tmp_path, monkeypatch):
+    """No genre tags at all: the map opens on groups of similar songs, found in the embeddings."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    music = tmp_path / "music"
+    bands = ["Harbour", "Lanterns", "Orchard"]
+    for band in bands:
+        (music / band).mkdir(parents=True)
+        for i in range(8):
+            write_song(music / band / f"{band.lower()}-{i}.flac", 200.0 + 30 * i, "", seconds=0.5)
+    ctx = make_ctx(tmp_path, music)
+    songs = load_library(ctx.settings, ctx.dirs).songs
+    rng = np.random.default_rng(1)
+    centres = {band: rng.normal(0, 4, 32) for band in bands}
+    with EmbeddingStore(ctx.dirs.embeddings_db) as store:
+        store.register_model("encoder-test", 32)
+        store.set_current("encoder-test")
+        store.put("encoder-test", [(s.key, centres[s.path.parent.name] + rng.normal(0, 1, 32))
+                                   for s in songs])
+
+    window = open_report(qtbot, ctx)
+    assert window.colour_by.currentText() == "Groups of similar songs"
+    assert "Predicted genre" not in [window.colour_by.itemText(i) for i in range(window.colour_by.count())]
+    groups = window.map.colouring
+    # Each folder's songs form one group, named after the folder.
+    by_folder = {}
+    for key, group in zip(window.map.keys, groups.groups, strict=True):
+        by_folder.setdefault(next(s for s in songs if s.key == key).path.parent.name, set()).add(group)
+    assert all(len(found) == 1 for found in by_folder.values())
+    names = {folder: groups.legend[found.pop()] for folder, found in by_folder.items()}
+    assert sorted(names.values()) == sorted(groups.legend) and len(groups.legend) == 3
+    assert all(name.startswith("Group ") and name.endswith(f" (mostly {folder})")
+               for folder, name in names.items())
+    assert window.map.data.colourings[0].legend == ["No genre tag"]
