@@ -1,12 +1,13 @@
 """The rating model: predicts the person's rating (0..1) of every song from its embedding and, where
 cross-validation shows they help, the implicit signals (plays, skips, Clementine's score), with an
-honest cross-validated report.
+honest cross-validated report. The model family (ridge, k-NN or a small MLP, ``regressors``) is
+chosen by the same cross-validation.
 
 With fewer than ``MIN_RATINGS`` ratings there is too little to learn from: the taste is then the
 similarity to the songs played most and skipped least (``FavouritesModel``).
 
-torch is imported only where a model is trained, used, saved or loaded (``rating_net``): the tray
-imports this module and must stay light.
+torch is imported only where an MLP is trained or used, or a model saved or loaded
+(``rating_net``): the tray imports this module and must stay light.
 """
 
 from __future__ import annotations
@@ -23,11 +24,19 @@ import numpy as np
 from scipy import stats
 
 from musicrec_desktop.progress import CancelToken, ProgressCallback, RateMeter, ignore_progress
+from musicrec_desktop.recommend.regressors import (
+    FAMILIES,
+    KNN,
+    MLP,
+    TAKES_IMPLICIT,
+    Regressor,
+    fit_regressor,
+    regressor_from_state,
+)
 from musicrec_desktop.recommend.table import SongTable
 from musicrec_desktop.recommend.taste import TasteView
 
 if TYPE_CHECKING:
-    from musicrec_desktop.recommend.rating_net import RatingNet
     from musicrec_desktop.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,8 +83,11 @@ class RatingReport:
     spearman: float | None = None
     rmse: float | None = None
     uses_implicit: bool = True  # the model in use reads the implicit signals (cross-validation chose)
-    # the model with and without the implicit signals, each cross-validated
+    family: str = MLP  # the model family in use (cross-validation chose)
+    # the best family with and without the implicit signals, each cross-validated
     variants: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    # every family and signal set measured: "ridge, embeddings only" -> figures
+    families: dict[str, dict[str, float | None]] = field(default_factory=dict)
     baselines: dict[str, dict[str, float | None]] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -85,7 +97,8 @@ class RatingReport:
     def summary(self) -> str:
         if self.fallback:
             return self.message
-        lines = [f"rating model: {self.n_rated} rated songs, {self.folds}-fold cross-validation"]
+        lines = [f"rating model ({self.family}): {self.n_rated} rated songs, {self.folds}-fold "
+                 "cross-validation"]
         rows = {f"model, {name}": m for name, m in self.variants.items()} | self.baselines
         width = max(map(len, rows)) + 1
         for name, m in rows.items():
@@ -104,34 +117,32 @@ def _fmt(name: str, m: dict[str, float | None]) -> str:
 
 
 class RatingModel:
-    """Recommender ``rating``: a trained ``RatingNet`` with the feature scaling it was trained
-    with; below ``MIN_RATINGS`` ratings ``learn`` falls back to ``FavouritesModel``."""
+    """Recommender ``rating``: a fitted regressor of the family cross-validation chose, with the
+    feature scaling it was fitted with; below ``MIN_RATINGS`` ratings ``learn`` falls back to
+    ``FavouritesModel``."""
 
     name = "rating"
     title = "rating model"
     predicts_rating = True
     report_type = RatingReport
 
-    def __init__(self, net: RatingNet, feature_mean: np.ndarray, feature_std: np.ndarray,
+    def __init__(self, regressor: Regressor, family: str, feature_mean: np.ndarray, feature_std: np.ndarray,
                  config: RatingConfig, embedding_model: str, uses_implicit: bool = True) -> None:
-        self.net, self.config, self.embedding_model = net, config, embedding_model
+        self.regressor, self.family, self.config = regressor, family, config
+        self.embedding_model = embedding_model
         self.feature_mean, self.feature_std = feature_mean, feature_std
         self.uses_implicit = uses_implicit
 
     @classmethod
     def fit(cls, vectors: np.ndarray, implicit: np.ndarray, ratings: np.ndarray, config: RatingConfig,
-            embedding_model: str, cancel: CancelToken | None = None, *, uses_implicit: bool = True
-            ) -> RatingModel:
-        """Trains on rated songs: ``vectors`` R x D, ``implicit`` R x F, ``ratings`` R (0..1)."""
-        from musicrec_desktop.recommend import rating_net
-
+            embedding_model: str, cancel: CancelToken | None = None, *, uses_implicit: bool = True,
+            family: str = MLP) -> RatingModel:
+        """Fits on rated songs: ``vectors`` R x D, ``implicit`` R x F, ``ratings`` R (0..1)."""
         implicit = implicit if uses_implicit else implicit[:, :0]
         mean, std = implicit.mean(axis=0), implicit.std(axis=0) + 1e-6
-        net = rating_net.fit(_features(vectors, implicit, mean, std), ratings, hidden=config.hidden,
-                             dropout=config.dropout, epochs=config.epochs,
-                             learning_rate=config.learning_rate, weight_decay=config.weight_decay,
-                             batch_size=config.batch_size, seed=config.seed, cancel=cancel)
-        return cls(net, mean, std, config, embedding_model, uses_implicit)
+        regressor = fit_regressor(family, _features(vectors, implicit, mean, std), vectors, ratings, config,
+                                  cancel)
+        return cls(regressor, family, mean, std, config, embedding_model, uses_implicit)
 
     @classmethod
     def learn(cls, view: TasteView, settings: Settings, *, progress: ProgressCallback = ignore_progress,
@@ -148,25 +159,25 @@ class RatingModel:
 
     def predict_arrays(self, vectors: np.ndarray, implicit: np.ndarray) -> np.ndarray:
         """M float32 ratings of songs given as ``vectors`` M x D and ``implicit`` M x F."""
-        from musicrec_desktop.recommend import rating_net
-
+        if self.family == KNN:
+            return self.regressor.predict(vectors)
         implicit = implicit if self.uses_implicit else implicit[:, :0]
-        return rating_net.predict(self.net, _features(vectors, implicit, self.feature_mean, self.feature_std))
+        return self.regressor.predict(_features(vectors, implicit, self.feature_mean, self.feature_std))
 
     def state(self) -> dict:
-        return {"kind": "rating", "config": dataclasses.asdict(self.config),
-                "state_dict": self.net.state_dict(), "feature_mean": self.feature_mean,
+        return {"kind": "rating", "config": dataclasses.asdict(self.config), "family": self.family,
+                "regressor": self.regressor.state(), "feature_mean": self.feature_mean,
                 "feature_std": self.feature_std, "embedding_model": self.embedding_model,
-                "in_features": self.net.in_features, "uses_implicit": self.uses_implicit}
+                "uses_implicit": self.uses_implicit}
 
     @classmethod
     def from_state(cls, state: dict) -> RatingModel:
-        from musicrec_desktop.recommend import rating_net
-
         config = RatingConfig(**state["config"])
-        net = rating_net.from_state(state["state_dict"], state["in_features"], config.hidden, config.dropout)
-        return cls(net, state["feature_mean"], state["feature_std"], config, state["embedding_model"],
-                   state["uses_implicit"])
+        # files written before the family was chosen hold an MLP's weights at the top level
+        saved = state.get("regressor") or {"family": MLP, "state_dict": state["state_dict"],
+                                           "in_features": state["in_features"]}
+        return cls(regressor_from_state(saved, config), saved["family"], state["feature_mean"],
+                   state["feature_std"], config, state["embedding_model"], state["uses_implicit"])
 
 
 class FavouritesModel:
@@ -254,44 +265,58 @@ def train(table: SongTable, config: RatingConfig, *, progress: ProgressCallback 
                                    seconds=time.monotonic() - started)
     folds = min(config.folds, len(rated))
     meter = RateMeter(folds + 1)
-    scores = _cross_validate(vectors, implicit, y, config, table.model_id, folds, meter, progress, cancel)
-    # the implicit signals are used where they help: when the model with them cross-validates better
-    uses_implicit = _pearson(scores[WITH_IMPLICIT]) >= _pearson(scores[EMBEDDINGS_ONLY])
-    model = RatingModel.fit(vectors, implicit, y, config, table.model_id, cancel, uses_implicit=uses_implicit)
+    scores = _cross_validate(vectors, implicit, y, config, folds, meter, progress, cancel)
+    # the best family with and without the implicit signals; the better of the two is used
+    best = {signals: max((c for c in CANDIDATES if c[1] == uses), key=lambda c: _pearson(scores[c]))
+            for signals, uses in ((WITH_IMPLICIT, True), (EMBEDDINGS_ONLY, False))}
+    uses_implicit = _pearson(scores[best[WITH_IMPLICIT]]) >= _pearson(scores[best[EMBEDDINGS_ONLY]])
+    family = best[WITH_IMPLICIT if uses_implicit else EMBEDDINGS_ONLY][0]
+    model = RatingModel.fit(vectors, implicit, y, config, table.model_id, cancel, uses_implicit=uses_implicit,
+                            family=family)
     progress(meter.report("rating", folds + 1, "final fit"))
-    used = scores[WITH_IMPLICIT if uses_implicit else EMBEDDINGS_ONLY]
-    best = max((WITH_IMPLICIT, EMBEDDINGS_ONLY, KNN_BASELINE), key=lambda name: _pearson(scores[name]))
+    variants = {signals: scores[candidate] for signals, candidate in best.items()}
+    used = variants[WITH_IMPLICIT if uses_implicit else EMBEDDINGS_ONLY]
+    knn = scores[(KNN, False)]
     target = "above" if _pearson(used) > TARGET_PEARSON else "not above"
-    message = (f"measured Pearson {_num(used['pearson'])} ({target} the {TARGET_PEARSON} target), "
-               f"{'with' if uses_implicit else 'without'} the implicit signals (cross-validated: "
-               f"{_num(scores[WITH_IMPLICIT]['pearson'])} with, {_num(scores[EMBEDDINGS_ONLY]['pearson'])} "
-               f"without); best of the models and k-NN: {best}")
+    message = (f"measured Pearson {_num(used['pearson'])} ({target} the {TARGET_PEARSON} target) with "
+               f"{family}, {'with' if uses_implicit else 'without'} the implicit signals (cross-validated: "
+               f"{_num(variants[WITH_IMPLICIT]['pearson'])} with ({best[WITH_IMPLICIT][0]}), "
+               f"{_num(variants[EMBEDDINGS_ONLY]['pearson'])} without ({best[EMBEDDINGS_ONLY][0]}); "
+               f"k-NN {_num(knn['pearson'])})")
     report = RatingReport(len(rated), len(table), table.model_id, False, message, folds,
-                          uses_implicit=uses_implicit,
-                          variants={name: scores[name] for name in (WITH_IMPLICIT, EMBEDDINGS_ONLY)},
-                          baselines={name: scores[name] for name in (MEAN_BASELINE, KNN_BASELINE)},
+                          uses_implicit=uses_implicit, family=family, variants=variants,
+                          families={_candidate_name(c): scores[c] for c in CANDIDATES},
+                          baselines={MEAN_BASELINE: scores[MEAN_BASELINE], KNN_BASELINE: knn},
                           seconds=time.monotonic() - started, **used)
     log.info("%s", report.summary())
     return model, report
 
 
+# (family, uses the implicit signals): every model the cross-validation compares
+CANDIDATES = tuple((family, uses) for family in FAMILIES for uses in (True, False)
+                   if uses is False or TAKES_IMPLICIT[family])
+
+
+def _candidate_name(candidate: tuple[str, bool]) -> str:
+    return f"{candidate[0]}, {WITH_IMPLICIT if candidate[1] else EMBEDDINGS_ONLY}"
+
+
 def _cross_validate(vectors: np.ndarray, implicit: np.ndarray, y: np.ndarray, config: RatingConfig,
-                    embedding_model: str, folds: int, meter: RateMeter, progress: ProgressCallback,
-                    cancel: CancelToken | None) -> dict[str, dict[str, float | None]]:
-    """Out-of-fold correlation and RMSE of both model variants and both baselines, by name."""
+                    folds: int, meter: RateMeter, progress: ProgressCallback, cancel: CancelToken | None
+                    ) -> dict[Any, dict[str, float | None]]:
+    """Out-of-fold correlation and RMSE of every candidate (by (family, uses implicit)) and of the
+    mean-rating baseline (by name)."""
     fold_of = np.random.default_rng(config.seed).permutation(len(y)) % folds
-    predicted = {name: np.zeros_like(y) for name in (WITH_IMPLICIT, EMBEDDINGS_ONLY, MEAN_BASELINE,
-                                                     KNN_BASELINE)}
+    predicted: dict[Any, np.ndarray] = {c: np.zeros_like(y) for c in (*CANDIDATES, MEAN_BASELINE)}
     for fold in range(folds):
         if cancel is not None:
             cancel.check()
         test, fit = fold_of == fold, fold_of != fold
-        for name, uses_implicit in ((WITH_IMPLICIT, True), (EMBEDDINGS_ONLY, False)):
-            model = RatingModel.fit(vectors[fit], implicit[fit], y[fit], config, embedding_model, cancel,
-                                    uses_implicit=uses_implicit)
-            predicted[name][test] = model.predict_arrays(vectors[test], implicit[test])
+        for family, uses_implicit in CANDIDATES:
+            model = RatingModel.fit(vectors[fit], implicit[fit], y[fit], config, "", cancel,
+                                    uses_implicit=uses_implicit, family=family)
+            predicted[(family, uses_implicit)][test] = model.predict_arrays(vectors[test], implicit[test])
         predicted[MEAN_BASELINE][test] = y[fit].mean()
-        predicted[KNN_BASELINE][test] = knn_ratings(vectors[fit], y[fit], vectors[test], config.knn_k)
         progress(meter.report("rating", fold + 1, f"fold {fold + 1} of {folds}"))
     scores = {name: correlation(p, y) for name, p in predicted.items()}
     # the mean is one constant per fold: pooled, its "correlation" only reflects which fold a song
@@ -307,16 +332,6 @@ def _pearson(score: dict[str, float | None]) -> float:
 
 def _num(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.3f}"
-
-
-def knn_ratings(train_vectors: np.ndarray, train_ratings: np.ndarray, vectors: np.ndarray, k: int
-                ) -> np.ndarray:
-    """Similarity-weighted mean rating of the ``k`` nearest rated songs (M float32)."""
-    sims = vectors @ train_vectors.T  # M x R cosine
-    k = min(k, sims.shape[1])
-    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-    weights = np.clip(np.take_along_axis(sims, top, axis=1), 0, None) + 1e-6
-    return ((weights * train_ratings[top]).sum(axis=1) / weights.sum(axis=1)).astype(np.float32)
 
 
 def correlation(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float | None]:
