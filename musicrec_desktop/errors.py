@@ -63,6 +63,16 @@ class NotReadyError(MusicrecError):
     exit_code = EXIT_NOT_READY
 
 
+class NoLibraryError(NotReadyError):
+    """No player database or music folder is configured or found, and no demo library was made."""
+
+    def __init__(self) -> None:
+        super().__init__("no library configured: no Strawberry or Clementine database and no music "
+                         "folder found; set one with `musicrec config set database_path PATH` or "
+                         "`musicrec config set music_folders DIR` (or try the demo library: "
+                         "`musicrec run`)")
+
+
 class PlayerError(MusicrecError):
     """The running player cannot be reached or refused a request."""
 

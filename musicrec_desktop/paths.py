@@ -49,6 +49,16 @@ class DataDirs:
     def history_db(self) -> Path:
         return self.state / "history.sqlite"
 
+    @property
+    def demo(self) -> Path:
+        """The demo library's folder (music files and its Strawberry database), when made."""
+        return self.state / "demo"
+
+    @property
+    def demo_database(self) -> Path:
+        """The demo library's Strawberry database: written last, so it is there once complete."""
+        return self.demo / "strawberry.db"
+
     def create(self) -> DataDirs:
         for folder in (self.config, self.cache, self.models, self.state, self.logs):
             folder.mkdir(parents=True, exist_ok=True)

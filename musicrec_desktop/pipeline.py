@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from musicrec_desktop.context import AppContext
-from musicrec_desktop.errors import Cancelled, MusicrecError, NotReadyError
+from musicrec_desktop.errors import Cancelled, MusicrecError, NoLibraryError, NotReadyError
 from musicrec_desktop.library.song import LibraryScan, Song
 from musicrec_desktop.progress import CancelToken, Progress, ProgressCallback, ignore_progress
 
@@ -324,7 +324,10 @@ class Pipeline:
             return result
         except MusicrecError as exc:
             result.status, result.message, result.error = "failed", str(exc), exc
-            log.error("%s failed: %s", stage.title, exc)
+            # Something not there yet (no library, no embeddings) is the report's one line to the
+            # person, not an error of the program's.
+            log.log(logging.INFO if isinstance(exc, NotReadyError) else logging.ERROR,
+                    "%s failed: %s", stage.title, exc)
             return result
         finally:
             result.seconds = time.monotonic() - start
@@ -356,12 +359,21 @@ def _settings_part(ctx: AppContext, keys: Iterable[str]) -> dict[str, Any]:
 
 
 class LibraryStage(Stage):
+    """Reads the library afresh and stores it (``library.stored``) for the later stages, commands
+    and windows. ``make_demo``: the first-run paths (``musicrec run``, the tray after its offer)
+    make the demo library when nothing else is configured; nothing else ever does."""
+
     name, title = "library", "Reading the library"
 
-    def run(self, ctx, state, progress, cancel):
-        from musicrec_desktop.library import load_library
+    def __init__(self, make_demo: bool = False) -> None:
+        self.make_demo = make_demo
 
-        state.scan = load_library(ctx.settings, ctx.dirs, progress=progress, cancel=cancel)
+    def run(self, ctx, state, progress, cancel):
+        from musicrec_desktop.library import load_library, resolve_source
+
+        if self.make_demo and resolve_source(ctx.settings)[0] == "demo":
+            _make_demo_library(ctx, progress, cancel)
+        state.scan = load_library(ctx.settings, ctx.dirs, progress=progress)
         cancel.check()
         songs, local = len(state.scan.songs), len(state.scan.local_songs)
         progress(Progress(self.name, local, local, message=f"{local} songs"))
@@ -373,6 +385,15 @@ class LibraryStage(Stage):
                 "genres": dict(genres.most_common(500)),
                 "rated_songs": sum(1 for s in state.scan.songs if s.rating is not None),
                 "skipped": dict(state.scan.skipped)}
+
+
+def _make_demo_library(ctx: AppContext, progress: ProgressCallback, cancel: CancelToken) -> None:
+    """The demo library, made on first use (a few minutes: progress and cancel reach it)."""
+    try:
+        from musicrec_desktop.demo.library import ensure_demo_library
+    except ImportError as exc:
+        raise NoLibraryError() from exc  # an install without the demo's dependencies
+    ensure_demo_library(ctx.dirs, progress=progress, cancel=cancel)
 
 
 class CacheStage(Stage):
@@ -569,11 +590,12 @@ def _recommendation_row(item: Any) -> dict[str, Any]:
 
 def full_pipeline() -> Pipeline:
     """Everything: what "Rebuild model", ``musicrec run`` and the first start run."""
-    return Pipeline([LibraryStage(), CacheStage(), EncoderStage(), EmbedStage(), RatingStage(),
-                     RecommendStage()])
+    return Pipeline([LibraryStage(make_demo=True), CacheStage(), EncoderStage(), EmbedStage(),
+                     RatingStage(), RecommendStage()])
 
 
 def update_pipeline() -> Pipeline:
     """After the library changed: new songs cached and embedded with the current encoder,
     removed ones dropped, ratings relearned, recommendations refreshed. No encoder training."""
-    return Pipeline([LibraryStage(), CacheStage(), EmbedStage(), RatingStage(), RecommendStage()])
+    return Pipeline([LibraryStage(make_demo=True), CacheStage(), EmbedStage(), RatingStage(),
+                     RecommendStage()])

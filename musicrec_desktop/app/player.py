@@ -128,9 +128,9 @@ class PlayerCommands:
 
     def play_song(self, ctx: AppContext, key: str) -> None:
         """Plays one song of the library now (a click on the report's map)."""
-        from musicrec_desktop.library import load_library
+        from musicrec_desktop.library import current_library
 
-        song = load_library(ctx.settings, ctx.dirs).by_key().get(key)
+        song = current_library(ctx.settings, ctx.dirs).by_key().get(key)
         if song is None:
             raise NotReadyError(f"{key}: no longer in the library")
         with self._player(ctx) as adapter:

@@ -39,7 +39,15 @@ from musicrec_desktop.app.signals import emit
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.errors import SettingsError
 from musicrec_desktop.pipeline import PipelineState, state_path
-from musicrec_desktop.settings import Settings, choices_of, describe_allowed, options, parse_text
+from musicrec_desktop.settings import (
+    GENRE_CATEGORIES,
+    Settings,
+    choices_of,
+    describe_allowed,
+    genre_title,
+    options,
+    parse_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -162,9 +170,12 @@ class SettingsDialog(QDialog):
         text = QPlainTextEdit()
         text.setPlaceholderText("one per line")
         text.setFixedHeight(90)
+        stored_as: dict[str, str] = {}  # genre categories: the title shown -> the id kept
 
         def get() -> list[str]:
             items = [line.strip() for line in text.toPlainText().splitlines() if line.strip()]
+            if key == "genre_categories":  # a new line is a category of its own, named as typed
+                items = [stored_as.get(item, item) for item in items]
             if key in FOLDER_LIST_SETTINGS:
                 for item in items:
                     if not Path(item).expanduser().is_dir():
@@ -172,6 +183,10 @@ class SettingsDialog(QDialog):
             return items
 
         def set_(items: list[str]) -> None:
+            if key == "genre_categories":  # the person's words; the ids stay in the settings file
+                stored_as.clear()
+                stored_as.update({genre_title(c): c for c in [*GENRE_CATEGORIES, *items]})
+                items = [genre_title(c) for c in items]
             text.setPlainText("\n".join(items))
 
         if key not in FOLDER_LIST_SETTINGS:

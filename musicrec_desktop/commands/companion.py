@@ -60,16 +60,15 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
 def _library_songs(ctx: AppContext) -> list[Song]:
     """The library's songs, so that the history names them by their keys.
 
-    None for the built-in demo library (its songs are not in the person's player; it would only be
-    generated now) and none, with a warning, when the library cannot be read: the history is
-    still worth recording without keys.
+    None for the built-in demo library (its songs are not in the person's player) and none, with
+    a warning, when the library cannot be read: the history is still worth recording without keys.
     """
-    from musicrec_desktop.library import load_library, resolve_source
+    from musicrec_desktop.library import current_library, resolve_source
 
     try:
         if resolve_source(ctx.settings)[0] == "demo":
             return []
-        return load_library(ctx.settings, ctx.dirs).songs
+        return current_library(ctx.settings, ctx.dirs).songs
     except MusicrecError as exc:
         log.warning("the history will not name songs by their library keys: %s", exc)
         return []

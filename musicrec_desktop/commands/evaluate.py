@@ -17,12 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
-    from musicrec_desktop.library import load_library
+    from musicrec_desktop.library import current_library
     from musicrec_desktop.recommend.evaluate import evaluate, summary
     from musicrec_desktop.recommend.service import _table
     from musicrec_desktop.recommend.taste import history_events
 
-    scan = load_library(ctx.settings, ctx.dirs)
+    scan = current_library(ctx.settings, ctx.dirs)
     table = _table(ctx.settings, ctx.dirs, scan)
     events = history_events(ctx.dirs.history_db, scan.songs)
     result = evaluate(table, events, settings=ctx.settings)

@@ -62,13 +62,13 @@ class DemoLibrary:
 def ensure_demo_library(dirs: DataDirs, progress: ProgressCallback = ignore_progress,
                         cancel: CancelToken | None = None, *, songs: int = DEMO_SONGS,
                         **options: Any) -> Path:
-    """The demo Strawberry database under ``dirs.state / "demo"``, generated on first use.
+    """The demo Strawberry database (``dirs.demo_database``), generated on first use.
 
     A complete demo library already there is used as it is, whatever its size (``musicrec demo
     --songs N`` makes a smaller or larger one); otherwise one of ``songs`` songs is written.
     ``options`` go to ``write_demo_library`` (``seconds``, ``sample_rate``, ``workers``).
     """
-    folder = dirs.state / "demo"
+    folder = dirs.demo
     made = _read_manifest(folder)
     if made.get("complete") and made.get("params", {}).get("version") == GENERATOR_VERSION:
         params = made["params"]

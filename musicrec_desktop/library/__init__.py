@@ -1,7 +1,10 @@
 """Reading the person's library: player databases (read-only) and music folders.
 
-``load_library`` is the one entry point: it follows ``settings.player`` and, for "auto", takes
-the first of Strawberry's database, Clementine's database, the music folders, the demo library.
+``load_library`` reads it afresh: it follows ``settings.player`` and, for "auto", takes the first
+of Strawberry's database, Clementine's database, the music folders, the demo library (only when it
+has been made: making it is for the first-run paths, ``musicrec run`` and the tray's offer). Every
+fresh read is stored (``library.stored``); ``current_library`` gives the stored one, reading
+afresh only when there is none for these settings.
 """
 
 from __future__ import annotations
@@ -9,16 +12,17 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from musicrec_desktop.errors import LibraryError
+from musicrec_desktop.errors import LibraryError, NoLibraryError
 from musicrec_desktop.library.folders import scan_folders
 from musicrec_desktop.library.players import PLAYERS, find_database, read_player_database
 from musicrec_desktop.library.snapshot import DEFAULT_WAIT_S
 from musicrec_desktop.library.song import LibraryScan, Song, song_key
+from musicrec_desktop.library.stored import store_library, stored_library
 from musicrec_desktop.paths import DataDirs
-from musicrec_desktop.progress import CancelToken, ProgressCallback, ignore_progress
+from musicrec_desktop.progress import ProgressCallback, ignore_progress
 from musicrec_desktop.settings import Settings
 
-__all__ = ["LibraryScan", "Song", "load_library", "resolve_source", "song_key"]
+__all__ = ["LibraryScan", "Song", "current_library", "load_library", "resolve_source", "song_key"]
 
 log = logging.getLogger(__name__)
 
@@ -51,26 +55,25 @@ def resolve_source(settings: Settings, home: Path | None = None) -> tuple[str, P
 
 def load_library(settings: Settings, dirs: DataDirs, *, home: Path | None = None,
                  wait_s: float = DEFAULT_WAIT_S,
-                 progress: ProgressCallback = ignore_progress,
-                 cancel: CancelToken | None = None) -> LibraryScan:
-    """The person's songs from the library ``settings`` choose (see ``resolve_source``)."""
+                 progress: ProgressCallback = ignore_progress) -> LibraryScan:
+    """A fresh read of the library ``settings`` choose (see ``resolve_source``), stored for the
+    later stages. ``NoLibraryError`` when none is configured or found and no demo library was
+    made."""
     source, path = resolve_source(settings, home)
     log.info("library: %s %s", source, path or "")
     if path is not None:
-        return read_player_database(path, source, wait_s=wait_s)
-    if source == "folders":
-        return scan_folders(settings.music_folders, progress)
-    return _demo_library(dirs, wait_s, progress, cancel)
+        scan = read_player_database(path, source, wait_s=wait_s)
+    elif source == "folders":
+        scan = scan_folders(settings.music_folders, progress)
+    else:
+        if not dirs.demo_database.is_file():
+            raise NoLibraryError()
+        scan = read_player_database(dirs.demo_database, "strawberry", source="demo", wait_s=wait_s)
+    store_library(settings, dirs, scan)
+    return scan
 
 
-def _demo_library(dirs: DataDirs, wait_s: float, progress: ProgressCallback,
-                  cancel: CancelToken | None) -> LibraryScan:
-    """The demo library, generated on first use (a few minutes: progress and cancel reach it)."""
-    try:
-        from musicrec_desktop.demo.library import ensure_demo_library
-    except ImportError as exc:
-        raise LibraryError(dirs.state, "no player database or music folder found, and the demo "
-                                       "library is not available in this install") from exc
-    database = ensure_demo_library(dirs, progress=progress, cancel=cancel)
-    return read_player_database(database, "strawberry", source="demo",
-                                wait_s=wait_s)
+def current_library(settings: Settings, dirs: DataDirs) -> LibraryScan:
+    """The library as last read (by the library stage or any fresh read) with these settings;
+    read afresh, once, when there is none."""
+    return stored_library(settings, dirs) or load_library(settings, dirs)

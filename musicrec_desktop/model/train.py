@@ -124,9 +124,9 @@ def train_encoder(settings: Settings, dirs: DataDirs, songs: Sequence[Song] | No
         config = config.replace(**(overrides or {}))
     if labels is None:
         if songs is None:
-            from musicrec_desktop.library import load_library
+            from musicrec_desktop.library import current_library
 
-            songs = load_library(settings, dirs).local_songs
+            songs = current_library(settings, dirs).local_songs
         labels = song_labels(settings, songs)
     all_songs = training_songs(open_source(), songs, labels, config.genre_categories)
     train, evaluation = split_heldout(all_songs, config.heldout_fraction,

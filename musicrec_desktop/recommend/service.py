@@ -41,11 +41,14 @@ def index_path(dirs: DataDirs) -> Path:
     return dirs.state / "similarity.faiss"
 
 
-def _scan(settings: Settings, dirs: DataDirs, scan: LibraryScan | None) -> LibraryScan:
+def _scan(settings: Settings, dirs: DataDirs, scan: LibraryScan | None, *, fresh: bool) -> LibraryScan:
+    """``scan`` when given; else a fresh read (which also refreshes the stored library) when the
+    person's latest ratings matter, or the stored library."""
+    from musicrec_desktop.library import current_library, load_library
+
     if scan is not None:
         return scan
-    from musicrec_desktop.library import load_library
-    return load_library(settings, dirs)
+    return load_library(settings, dirs) if fresh else current_library(settings, dirs)
 
 
 def _table(settings: Settings, dirs: DataDirs, scan: LibraryScan) -> SongTable:
@@ -69,7 +72,7 @@ def train_recommender(settings: Settings, dirs: DataDirs, scan: LibraryScan | No
     """Fits the recommender the settings choose on the library's songs, vectors and listening
     history, measures it (the rating model cross-validates; below 30 ratings it falls back to the
     favourites) and saves it under ``dirs.models``; returns its report."""
-    scan = _scan(settings, dirs, scan)
+    scan = _scan(settings, dirs, scan, fresh=False)
     table = _table(settings, dirs, scan)
     chosen = tastes.chosen_taste(settings)
     history = history_events(dirs.history_db, scan.songs)
@@ -105,8 +108,9 @@ class Recommender:
 
     @classmethod
     def open(cls, ctx: AppContext, scan: LibraryScan | None = None) -> Recommender:
-        """``NotReadyError`` (naming the command to run) when there are no embeddings yet."""
-        table = _table(ctx.settings, ctx.dirs, _scan(ctx.settings, ctx.dirs, scan))
+        """Over ``scan``, or one fresh read of the library (the latest ratings matter here).
+        ``NotReadyError`` (naming the command to run) when there are no embeddings yet."""
+        table = _table(ctx.settings, ctx.dirs, _scan(ctx.settings, ctx.dirs, scan, fresh=True))
         taste, report = _taste(ctx, table)
         return cls(ctx, table, taste, report)
 

@@ -71,6 +71,19 @@ def test_ok_saves_through_the_settings_module_and_cancel_does_not(qtbot, dialog,
     assert Settings.load(ctx.dirs.settings_file).epochs == 3
 
 
+def test_genre_categories_are_shown_in_the_persons_words_and_kept_as_ids(dialog, ctx):
+    editor = dialog.editors["genre_categories"].widget
+    assert editor.toPlainText().splitlines() == ["Rock", "Pop", "Electronic", "Hip-hop & R&B",
+                                                 "Jazz & classical", "Country & folk", "Latin & world"]
+    assert dialog.settings().genre_categories == ctx.settings.genre_categories  # ids, unchanged
+    editor.setPlainText(editor.toPlainText() + "\nDream pop")
+    assert dialog.apply(), dialog.message.text()
+    assert ctx.settings.genre_categories == ["rock", "pop", "electronic", "hiphop", "jazz_classical",
+                                             "country", "latin_world", "Dream pop"]
+    dialog.load(ctx.settings)
+    assert editor.toPlainText().splitlines()[-2:] == ["Latin & world", "Dream pop"]
+
+
 def test_genre_mapping_edits_reach_the_training_labels(qtbot, dialog, ctx):
     from musicrec_desktop.model.sources import song_labels  # what train_encoder labels songs with
 

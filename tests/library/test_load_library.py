@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from musicrec_desktop.errors import LibraryError
+from musicrec_desktop.errors import LibraryError, NoLibraryError
 from musicrec_desktop.library import load_library, resolve_source
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.settings import Settings
@@ -74,12 +74,27 @@ def test_auto_falls_back_to_music_folders_then_demo(home, tmp_path):
     assert resolve_source(Settings().replace(music_folders=[str(tmp_path / "gone")]), home) == ("demo", None)
 
 
-def test_demo_library(home, tmp_path, monkeypatch):
+def test_reading_never_makes_the_demo_library_the_first_run_does(home, tmp_path, monkeypatch):
     demo = pytest.importorskip("musicrec_desktop.demo.library")
+    from musicrec_desktop.context import AppContext
+    from musicrec_desktop.pipeline import LibraryStage, PipelineState
+    from musicrec_desktop.progress import CancelToken, ignore_progress
+
+    dirs = DataDirs.under(tmp_path / "data").create()
+    with pytest.raises(NoLibraryError, match="^no library configured: .*musicrec config set"):
+        load_library(Settings(), dirs, home=home)
+    assert not dirs.demo.exists()
+    with pytest.raises(NoLibraryError):
+        LibraryStage().run(AppContext(dirs, Settings()), PipelineState(), ignore_progress, CancelToken())
+    assert not dirs.demo.exists()
     # The real generator, only smaller: the full demo library takes minutes to render.
     small = functools.partial(demo.ensure_demo_library, songs=3, seconds=(2.0, 3.0),
                               sample_rate=8000, workers=1)
     monkeypatch.setattr(demo, "ensure_demo_library", small)
-    scan = load_library(Settings(), DataDirs.under(tmp_path / "data").create(), home=home)
-    assert scan.source == "demo" and len(scan.local_songs) == 3
-    assert scan.location.is_relative_to(tmp_path / "data")
+    monkeypatch.setenv("HOME", str(home))
+    state = PipelineState()
+    LibraryStage(make_demo=True).run(AppContext(dirs, Settings()), state, ignore_progress, CancelToken())
+    assert state.scan.source == "demo" and len(state.scan.local_songs) == 3
+    assert state.scan.location.is_relative_to(tmp_path / "data")
+    # Once made, reading finds it.
+    assert len(load_library(Settings(), dirs, home=home).local_songs) == 3

@@ -1,0 +1,97 @@
+"""The library as the library stage read it, stored in the data folder; recommend reads the player
+database once; no command but the first-run paths makes the demo library."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from musicrec_desktop.cli import main
+from musicrec_desktop.library import current_library, load_library
+from musicrec_desktop.library.stored import stored_fingerprint, stored_library, stored_path
+from musicrec_desktop.paths import DataDirs
+from musicrec_desktop.recommend.service import train_recommender
+from musicrec_desktop.settings import Settings
+from musicrec_desktop.store.embeddings import EmbeddingStore
+
+_opened: list[str] = []  # sqlite3.connect's database argument, while a test watches
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event == "sqlite3.connect" and _watching:
+        _opened.append(str(args[0]))
+
+
+_watching: list[bool] = []
+sys.addaudithook(_audit)  # audit hooks cannot be removed; it only records while a test watches
+
+
+def test_a_fresh_read_is_stored_and_read_back_equal(odd_db, tmp_path):
+    dirs = DataDirs.under(tmp_path / "data")
+    settings = Settings(database_path=str(odd_db.path))
+    assert stored_library(settings, dirs) is None
+    scan = load_library(settings, dirs)
+    stored = stored_library(settings, dirs)
+    assert stored is not None and stored_path(dirs).is_file()
+    assert stored.songs == scan.songs and stored.skipped == scan.skipped and stored.notes == scan.notes
+    assert (stored.source, stored.location) == (scan.source, scan.location)
+    assert stored.songs[0].path is None or stored.songs[0].path.is_absolute()
+    assert stored_fingerprint(dirs) is not None
+    # Other library settings: the stored one is not theirs.
+    assert stored_library(settings.replace(player="folders"), dirs) is None
+    # current_library reads the stored one without opening the database again.
+    odd_db.path.rename(odd_db.path.with_suffix(".moved"))
+    assert current_library(settings, dirs).songs == scan.songs
+
+
+def test_the_fingerprint_follows_a_rating(odd_db, tmp_path):
+    import dataclasses
+
+    from musicrec_desktop.library.stored import fingerprint
+
+    scan = load_library(Settings(database_path=str(odd_db.path)), DataDirs.under(tmp_path / "d"))
+    rated = dataclasses.replace(scan, songs=[dataclasses.replace(scan.songs[0], rating=0.2)] + scan.songs[1:])
+    assert fingerprint(scan) != fingerprint(rated) and fingerprint(scan) == fingerprint(scan)
+
+
+def test_recommend_opens_the_player_database_once(odd_db, tmp_path, capsys):
+    dirs = DataDirs.under(tmp_path / "data").create()
+    settings = Settings(database_path=str(odd_db.path), output_dir=str(tmp_path / "out"), recent_days=0)
+    settings.save(dirs.settings_file)
+    scan = load_library(settings, dirs)
+    vectors = np.random.default_rng(0).normal(size=(len(scan.songs), 8)).astype(np.float32)
+    with EmbeddingStore(dirs.embeddings_db) as store:
+        store.register_model("test-model", 8)
+        store.put("test-model", [(s.key, v / np.linalg.norm(v)) for s, v in zip(scan.songs, vectors, strict=True)])
+        store.set_current("test-model")
+    train_recommender(settings, dirs)  # reads the stored library: the player's database stays shut
+    _opened.clear()
+    _watching.append(True)
+    try:
+        assert main(["--data-dir", str(tmp_path / "data"), "recommend", "--n", "3"]) == 0
+    finally:
+        _watching.clear()
+    player_opens = [d for d in _opened if odd_db.path.name in d]
+    assert len(player_opens) == 1, _opened
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3
+
+
+@pytest.mark.parametrize("command", [["recommend"], ["radio", "--seed", "/music/a.flac"], ["evaluate"],
+                                     ["embed"], ["library"], ["train-classifier"]])
+def test_without_a_library_commands_fail_at_once_and_make_no_demo(command, tmp_path, monkeypatch, capsys):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    data = tmp_path / "data"
+    started = time.monotonic()
+    assert main(["--data-dir", str(data), *command]) == 3
+    assert time.monotonic() - started < 10
+    err = capsys.readouterr().err.strip().splitlines()
+    assert [line for line in err if "no library configured" in line] == [err[-1]]
+    assert "musicrec config set" in err[-1]
+    assert not DataDirs.under(data).demo.exists()
