@@ -40,9 +40,9 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
 
         scan = scan_folders(args.folder)
     else:
-        from musicrec_desktop.library import load_library
+        from musicrec_desktop.library import current_library
 
-        scan = load_library(ctx.settings, ctx.dirs)
+        scan = current_library(ctx.settings, ctx.dirs)
     progress = ConsoleProgress(sys.stderr) if sys.stderr.isatty() else ignore_progress
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())

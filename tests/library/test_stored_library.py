@@ -65,7 +65,8 @@ def test_recommend_opens_the_player_database_once(odd_db, tmp_path, capsys):
     vectors = np.random.default_rng(0).normal(size=(len(scan.songs), 8)).astype(np.float32)
     with EmbeddingStore(dirs.embeddings_db) as store:
         store.register_model("test-model", 8)
-        store.put("test-model", [(s.key, v / np.linalg.norm(v)) for s, v in zip(scan.songs, vectors, strict=True)])
+        store.put("test-model", [(s.key, v / np.linalg.norm(v))
+                                 for s, v in zip(scan.songs, vectors, strict=True)])
         store.set_current("test-model")
     train_recommender(settings, dirs)  # reads the stored library: the player's database stays shut
     _opened.clear()
