@@ -64,7 +64,7 @@ def load_map(ctx: AppContext) -> MapData:
     """Reads the library and the chosen encoder's embeddings (and its genre predictions, when it
     stores them) and works out the map."""
     from musicrec_desktop.encoders.choice import chosen_name
-    from musicrec_desktop.library import load_library
+    from musicrec_desktop.library import current_library
     from musicrec_desktop.store.embeddings import EmbeddingStore
 
     if not ctx.dirs.embeddings_db.exists():
@@ -75,7 +75,7 @@ def load_map(ctx: AppContext) -> MapData:
             return MapData.empty()
         keys, vectors = store.load(model)
         head = store.load_extras(model, "genres")  # the encoder's genre head, song key -> C scores
-    by_key = load_library(ctx.settings, ctx.dirs).by_key()
+    by_key = current_library(ctx.settings, ctx.dirs).by_key()
     known = [i for i, k in enumerate(keys) if k in by_key]
     if len(known) > MAX_MAP_SONGS:
         known = sorted(np.random.default_rng(0).choice(known, MAX_MAP_SONGS, replace=False).tolist())

@@ -96,3 +96,19 @@ def test_without_a_library_commands_fail_at_once_and_make_no_demo(command, tmp_p
     assert [line for line in err if "no library configured" in line] == [err[-1]]
     assert "musicrec config set" in err[-1]
     assert not DataDirs.under(data).demo.exists()
+
+
+def test_the_model_report_map_makes_no_demo_library(tmp_path, monkeypatch):
+    from musicrec_desktop.app.map_data import load_map
+    from musicrec_desktop.context import AppContext
+    from musicrec_desktop.errors import NoLibraryError
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    dirs = DataDirs.under(tmp_path / "data").create()
+    with EmbeddingStore(dirs.embeddings_db) as store:
+        store.register_model("m", 2)
+        store.put("m", [("file:///a.flac", np.array([1.0, 0.0]))])
+        store.set_current("m")
+    with pytest.raises(NoLibraryError):
+        load_map(AppContext(dirs, Settings()))
+    assert not dirs.demo.exists()
