@@ -41,15 +41,16 @@ GENRE_CATEGORIES = (
 )
 
 # What the person reads for each category (menus, playlist names, the map's legend): the ids
-# above are what the settings file and the encoder's genre head store.
+# above are what the settings file and the encoder's genre head store. "and", not "&": Clementine
+# 1.4 shows a playlist named "Jazz & classical" as "Jazz _classical" (a shortcut mark).
 GENRE_CATEGORY_TITLES = {
     "rock": "Rock",
     "pop": "Pop",
     "electronic": "Electronic",
-    "hiphop": "Hip-hop & R&B",
-    "jazz_classical": "Jazz & classical",
-    "country": "Country & folk",
-    "latin_world": "Latin & world",
+    "hiphop": "Hip-hop and RnB",
+    "jazz_classical": "Jazz and classical",
+    "country": "Country and folk",
+    "latin_world": "Latin and world",
 }
 
 
@@ -88,13 +89,13 @@ DEFAULT_GENRE_MAPPING: dict[str, list[str]] = {
 
 def option(default: Any, title: str, group: str, help: str = "", *,
            choices: tuple[str, ...] | typing.Callable[[], tuple[str, ...]] = (), minimum: float | None = None,
-           maximum: float | None = None, advanced: bool = False) -> Any:
+           maximum: float | None = None, advanced: bool = False, not_empty: bool = False) -> Any:
     """Declares one setting: its default and what the settings dialog and validation need.
 
     ``choices`` may be a function, for choices that a registry holds (read where they are used).
     """
     meta = {"title": title, "group": group, "help": help, "choices": choices,
-            "minimum": minimum, "maximum": maximum, "advanced": advanced}
+            "minimum": minimum, "maximum": maximum, "advanced": advanced, "not_empty": not_empty}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -160,8 +161,9 @@ class Settings:
                               "chooses one.", choices=recommender_choices)
     rating_epochs: int = option(20, "Rating model epochs", "Recommendations", minimum=1,
                                 maximum=10_000)
+    # Not empty: an empty path is the folder musicrec happens to be started from.
     output_dir: str = option("~/Music/recommendations", "Playlist folder", "Recommendations",
-                             "Where generated XSPF and M3U8 playlists are written.")
+                             "Where generated XSPF and M3U8 playlists are written.", not_empty=True)
     playlist_length: int = option(50, "Playlist length", "Recommendations", minimum=1,
                                   maximum=10_000)
     playlist_format: str = option("xspf", "Playlist format", "Recommendations",
@@ -304,7 +306,7 @@ def describe_allowed(key: str) -> str:
         return "a list of texts"
     if kind == dict[str, list[str]]:
         return "a table of text -> list of texts"
-    return "a text"
+    return "a text, not empty" if meta["not_empty"] else "a text"
 
 
 def validate(key: str, value: Any) -> Any:
@@ -327,7 +329,7 @@ def validate(key: str, value: Any) -> Any:
             raise bad
         value = float(value)
     elif kind is str:
-        if not isinstance(value, str):
+        if not isinstance(value, str) or (meta["not_empty"] and not value.strip()):
             raise bad
     elif kind == list[str]:
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):

@@ -60,8 +60,53 @@ def test_config_set_and_show(tmp_path, capsys):
     shown = json.loads(out)
     assert code == EXIT_OK and shown["batch_size"] == 64 and shown["player"] == "auto"
     code, out, _ = run(data, "config", "show", capsys=capsys)
-    assert code == EXIT_OK and "batch_size = 64" in out and "[Training]" in out
+    assert code == EXIT_OK and "batch_size = 64" in out and "\n# Training\n" in out
     assert str(data / "config" / "settings.toml") in out
+
+
+def test_config_show_is_the_settings_files_own_format(tmp_path, capsys):
+    """What `config show` prints, pasted into settings.toml, is the same settings (it used to
+    print Python values such as True under [sections], and TOML then ignored every one)."""
+    data = tmp_path / "data"
+    for key, value in (("notifications", "off"), ("music_folders", '["~/a \\"b\\"", "c"]'),
+                       ("learning_rate", "0.001"), ("output_dir", "~/Playlists ü")):
+        assert run(data, "config", "set", key, value, capsys=capsys)[0] == EXIT_OK
+    code, out, _ = run(data, "config", "set", "notifications", "on", capsys=capsys)
+    assert out == "notifications = true\n"
+    code, shown, _ = run(data, "config", "show", capsys=capsys)
+    assert code == EXIT_OK and "notifications = true    # Desktop notifications" in shown
+    assert "True" not in shown and not any(line.startswith("[") and line != "[genre_mapping]"
+                                           for line in shown.splitlines())
+    code, out, _ = run(data, "config", "show", "--json", capsys=capsys)
+    assert tomllib.loads(shown) == json.loads(out)
+    pasted = tmp_path / "pasted" / "config" / "settings.toml"
+    pasted.parent.mkdir(parents=True)
+    pasted.write_text(shown, encoding="utf-8")
+    code, again, err = run(tmp_path / "pasted", "config", "show", capsys=capsys)
+    assert (code, err) == (EXIT_OK, "") and again.splitlines()[1:] == shown.splitlines()[1:]
+
+
+def test_an_empty_playlist_folder_is_refused(tmp_path, capsys):
+    code, _, err = run(tmp_path / "data", "config", "set", "output_dir", "", capsys=capsys)
+    assert code == EXIT_ERROR
+    assert "setting 'output_dir': '' is not allowed (a text, not empty)" in err
+    assert not (tmp_path / "data" / "config" / "settings.toml").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["recommend", "--n", "0"], "argument --n: must be 1 or more"),
+    (["recommend", "--n", "-5"], "argument --n: must be 1 or more"),
+    (["radio", "--seed", "x.flac", "--n", "0"], "argument --n: must be 1 or more"),
+    (["play-recommended", "--count", "0"], "argument -n/--count: must be 1 or more"),
+    (["build-cache", "--workers", "1000"], "argument --workers: must be from 0 to 64"),
+    (["build-cache", "--workers", "-1"], "argument --workers: must be from 0 to 64"),
+    (["train-encoder", "--workers", "65"], "argument --workers: must be from 0 to 64"),
+    (["embed", "--workers", "65"], "argument --workers: must be from 0 to 64"),
+])
+def test_counts_out_of_range_are_usage_errors(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as done:
+        main(["--data-dir", str(tmp_path / "data"), *argv])
+    assert done.value.code == EXIT_USAGE and message in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("key, value, message", [

@@ -39,7 +39,10 @@ def test_every_setting_is_declared_with_title_group_and_a_valid_default():
     ("music_folders", "~/Music", "a list of texts"),
     ("genre_mapping", {"rock": "rock"}, "a table of text -> list of texts"),
     ("device", "gpu", "auto, cpu, cuda or cuda:N"),
-    ("output_dir", 5, "a text"),
+    ("output_dir", 5, "a text, not empty"),
+    ("output_dir", "", "a text, not empty"),  # would write playlists wherever musicrec is started
+    ("output_dir", "  ", "a text, not empty"),
+    ("database_path", 5, "a text"),
 ])
 def test_bad_values_name_key_value_and_what_is_allowed(key, value, allowed):
     with pytest.raises(SettingsError) as caught:
@@ -189,7 +192,7 @@ def test_every_genre_category_has_a_title_in_the_persons_words():
     from musicrec_desktop.settings import GENRE_CATEGORY_TITLES, genre_title
 
     assert set(GENRE_CATEGORY_TITLES) == set(GENRE_CATEGORIES)
-    assert genre_title("jazz_classical") == "Jazz & classical"
-    assert genre_title("latin_world") == "Latin & world" and genre_title("hiphop") == "Hip-hop & R&B"
+    assert genre_title("jazz_classical") == "Jazz and classical"
+    assert genre_title("latin_world") == "Latin and world" and genre_title("hiphop") == "Hip-hop and RnB"
     assert not any("_" in genre_title(c) for c in GENRE_CATEGORIES)
     assert genre_title("dream_pop") == "Dream pop"  # a category of the person's own

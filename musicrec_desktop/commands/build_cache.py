@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 
+from musicrec_desktop.commands._numbers import worker_count
 from musicrec_desktop.commands._output import add_json_flag, print_json
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.progress import CancelToken, ignore_progress
@@ -19,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Caches 16 kHz chunks of every local song. Only new and changed songs are "
                     "decoded; songs gone from the library are removed from the cache. Ctrl+C stops "
                     "and keeps what is done; the next build carries on.")
-    parser.add_argument("--workers", type=int, metavar="N",
+    parser.add_argument("--workers", type=worker_count, metavar="N",
                         help="decoding processes (default: the num_workers setting; 0: no extra processes)")
     parser.add_argument("--folder", metavar="DIR", action="append",
                         help="cache the audio files of this folder instead of the library "
@@ -32,8 +33,6 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_desktop.audio.build import build_cache
     from musicrec_desktop.commands.run import ConsoleProgress
 
-    if args.workers is not None and args.workers < 0:
-        raise SystemExit("musicrec build-cache: --workers must be 0 or more")
     ctx.dirs.create()
     if args.folder:
         from musicrec_desktop.library.folders import scan_folders

@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 
+from musicrec_desktop.commands._numbers import worker_count
 from musicrec_desktop.commands._output import add_json_flag, print_json
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.demo import DEMO_SEED, DEMO_SONGS
@@ -29,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--length", type=float, nargs=2, default=(60.0, 180.0), metavar=("MIN", "MAX"),
                         help="shortest and longest song in seconds (default 60 180)")
     parser.add_argument("--seed", type=int, default=DEMO_SEED, help=argparse.SUPPRESS)
-    parser.add_argument("--workers", type=int, metavar="N", help="processes (default: one per core)")
+    parser.add_argument("--workers", type=worker_count, metavar="N", help="processes (default: one per core)")
     add_json_flag(parser)
     parser.set_defaults(run=run)
 

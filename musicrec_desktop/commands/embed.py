@@ -7,8 +7,8 @@ import dataclasses
 import signal
 import sys
 
+from musicrec_desktop.commands._numbers import worker_count
 from musicrec_desktop.commands._output import add_json_flag, print_json
-from musicrec_desktop.commands.train_encoder import not_negative
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.progress import CancelToken, ignore_progress
 
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "songs already embedded are skipped, so new songs need no retraining.")
     parser.add_argument("--device", default="auto",
                         help="auto, cpu, cuda or cuda:N (default: the device setting)")
-    parser.add_argument("--workers", type=not_negative, metavar="N",
+    parser.add_argument("--workers", type=worker_count, metavar="N",
                         help="loader processes (default: the num_workers setting, on a GPU at least "
                              "one per core but one, up to 8; 0: none)")
     add_json_flag(parser)

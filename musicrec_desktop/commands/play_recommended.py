@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from musicrec_desktop.commands._numbers import positive
 from musicrec_desktop.commands._output import add_json_flag, print_json
 from musicrec_desktop.commands._player_args import add_player_options
 from musicrec_desktop.context import AppContext
@@ -18,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=f"Creates (or replaces) the playlist {PLAYLIST_NAME!r} in the running Strawberry or "
                     "Clementine and starts it. It stays in the player's playlists and in desktop media "
                     "controls (MPRIS Playlists).")
-    parser.add_argument("-n", "--count", type=int, help="how many songs (default: the playlist_length "
+    parser.add_argument("-n", "--count", type=positive, help="how many songs (default: the playlist_length "
                                                         "setting)")
     parser.add_argument("--seed", type=int, help="the same seed gives the same songs")
     parser.add_argument("--name", default=PLAYLIST_NAME, help="the playlist's name in the player")

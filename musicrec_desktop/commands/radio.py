@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from musicrec_desktop.commands._numbers import positive
 from musicrec_desktop.commands._output import add_json_flag
 from musicrec_desktop.commands._player_args import add_player_options
 from musicrec_desktop.commands._recommendations import show
@@ -31,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--play", action="store_true",
                         help="play the radio from --seed in the running player: the seed now, then "
                              "songs like it")
-    parser.add_argument("--n", type=int, help=f"how many songs (default {LISTED}); in the player: the "
+    parser.add_argument("--n", type=positive, help=f"how many songs (default {LISTED}); in the player: the "
                                               "first batch and each top-up (default 5)")
     add_player_options(parser)
     add_json_flag(parser)

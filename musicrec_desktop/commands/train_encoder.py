@@ -9,6 +9,7 @@ import math
 import signal
 import sys
 
+from musicrec_desktop.commands._numbers import positive, worker_count
 from musicrec_desktop.commands._output import add_json_flag, print_json
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.progress import CancelToken, ignore_progress
@@ -21,12 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train-encoder", help="train the acoustic encoder on the cached songs",
         description="Trains the encoder (MoCo v2 + genre head) on the chunk cache. A checkpoint is "
                     "saved every epoch and on Ctrl+C; --resume carries on from it.")
-    parser.add_argument("--epochs", type=_positive, metavar="N", help="epochs (default: the epochs setting)")
-    parser.add_argument("--batch-size", type=_positive, metavar="N",
+    parser.add_argument("--epochs", type=positive, metavar="N", help="epochs (default: the epochs setting)")
+    parser.add_argument("--batch-size", type=positive, metavar="N",
                         help="songs per step (default: the batch_size setting; halved on out-of-memory)")
     parser.add_argument("--device", default="auto",
                         help="auto, cpu, cuda or cuda:N (default: the device setting)")
-    parser.add_argument("--workers", type=not_negative, metavar="N",
+    parser.add_argument("--workers", type=worker_count, metavar="N",
                         help="loader processes (default: the num_workers setting, on a GPU at least "
                              "one per core but one, up to 8; 0: none)")
     parser.add_argument("--quick", action="store_true",
@@ -34,20 +35,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     add_json_flag(parser)
     parser.set_defaults(run=run)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
-def not_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
 
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
