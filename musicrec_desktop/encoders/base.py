@@ -60,6 +60,10 @@ class EncoderBackend(Protocol):
     def embed(self, waves: Sequence[np.ndarray]) -> Embedded:
         """Waves (each (n_i,) float32, mono, 16 kHz, lengths may differ) -> one row per wave."""
 
+    # Optional, looked up with getattr: ``refit(store, model_id)``, called once a run has embedded
+    # new songs, rewrites the vectors that depend on the whole library (``dsp`` z-scores its
+    # features over every song).
+
 
 class TrainableBackend(EncoderBackend, Protocol):
     """A backend with ``needs_training = True`` also trains on the person's chunk cache."""

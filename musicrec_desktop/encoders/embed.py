@@ -93,6 +93,9 @@ def embed_songs(settings: Settings, dirs: DataDirs, songs: Sequence[Song] | None
                 store.put_extras(model_id, name, zip(keys, values, strict=True))
             embedded += len(batch)
             progress(meter.report("embed", embedded, f"{embedded}/{len(todo)} songs"))
+        refit = getattr(backend, "refit", None)  # optional: vectors that depend on the whole library
+        if refit is not None and embedded:
+            refit(store, model_id)
         store.set_current(model_id, backend.name)
     elapsed = time.monotonic() - started
     up_to_date = len(cached) - len(todo)

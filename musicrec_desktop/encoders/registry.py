@@ -13,6 +13,8 @@ AUTO = "auto"
 
 BACKENDS: dict[str, Any] = {
     "moco": "musicrec_desktop.encoders.moco:MocoBackend",
+    "musicnn": "musicrec_desktop.encoders.musicnn:MusicnnBackend",
+    "dsp": "musicrec_desktop.encoders.dsp:DspBackend",
 }
 
 # What ``auto`` means until the choice is made by measurement on the person's library.

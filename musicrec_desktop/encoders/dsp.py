@@ -1,0 +1,93 @@
+"""Backend ``dsp``: hand-made features, no learning and no weights, the fast fallback.
+
+A chunk's vector is the 104 MFCC statistics of the design study's MFCC row: 26 MFCCs (of a
+64-band Slaney log-mel, 64 ms frames, 32 ms hop) and their frame-to-frame deltas, each
+summarised by its mean and standard deviation over the chunk. The features have very different
+scales (the first MFCC is in the hundreds), so once every song is in, ``refit`` standardises them
+over the library (z-score per feature), which is what the similarities then compare.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from musicrec_desktop.encoders.base import Embedded
+from musicrec_desktop.paths import DataDirs
+from musicrec_desktop.settings import Settings
+from musicrec_desktop.store.embeddings import EmbeddingStore
+
+N_FFT = 1024  # 64 ms at 16 kHz
+HOP = 512  # 32 ms
+N_MELS = 64
+N_MFCC = 26
+DIMENSION = 4 * N_MFCC  # mean and std of the MFCCs and of their deltas
+RAW = "raw"  # the extra output: unstandardised song features, kept for ``refit``
+FEATURES_VERSION = 1  # raise when the features change, so old vectors are not mixed with new
+
+
+def mfcc_statistics(wave: np.ndarray) -> np.ndarray:
+    """(n,) float32 mono 16 kHz -> (104,) float32: MFCC mean, MFCC std, delta mean, delta std."""
+    import scipy.fft
+    import torch
+
+    from musicrec_desktop.musicnn.mel import mel_filterbank
+
+    samples = torch.as_tensor(np.ascontiguousarray(wave), dtype=torch.float32)
+    if samples.numel() < N_FFT:
+        samples = torch.nn.functional.pad(samples, (0, N_FFT - samples.numel()))
+    spectrum = torch.stft(samples, N_FFT, HOP, window=torch.hann_window(N_FFT), center=False,
+                          return_complex=True)  # no padded edge frames: their jumps would pose as deltas
+    power = spectrum.abs().square().numpy()  # 513 x T
+    log_mel = np.log(mel_filterbank(n_fft=N_FFT, n_mels=N_MELS) @ power + 1e-6)  # 64 x T
+    mfcc = scipy.fft.dct(log_mel, type=2, norm="ortho", axis=0)[:N_MFCC]  # 26 x T
+    delta = np.diff(mfcc, axis=1) if mfcc.shape[1] > 1 else np.zeros_like(mfcc)
+    return np.concatenate([mfcc.mean(1), mfcc.std(1), delta.mean(1), delta.std(1)]).astype(np.float32)
+
+
+class DspBackend:
+    name = "dsp"
+    title = "Sound features (MFCC statistics, no learning)"
+    needs_training = False
+
+    def __init__(self, settings: Settings, dirs: DataDirs) -> None:
+        self._device = "cpu"
+
+    def unavailable(self) -> str | None:
+        return None
+
+    def load(self, device: str) -> None:
+        self._device = "cpu"  # numpy and one STFT per chunk: a GPU would not pay its transfers
+
+    @property
+    def model_id(self) -> str:
+        return f"dsp-mfcc{DIMENSION}-v{FEATURES_VERSION}"
+
+    @property
+    def dimension(self) -> int:
+        return DIMENSION
+
+    @property
+    def device(self) -> str:
+        return self._device
+
+    def describe(self) -> str:
+        return f"{N_MFCC} MFCCs and their deltas, mean and std per song, z-scored over the library"
+
+    def embed(self, waves: Sequence[np.ndarray]) -> Embedded:
+        rows = np.zeros((0, DIMENSION), np.float32)
+        if waves:
+            rows = np.stack([mfcc_statistics(w) for w in waves])
+        return Embedded(rows, {RAW: rows})
+
+    def refit(self, store: EmbeddingStore, model_id: str) -> None:
+        """Rewrites every song's vector as its raw features z-scored over all the model's songs."""
+        raw = store.load_extras(model_id, RAW)
+        if not raw:
+            return
+        keys = sorted(raw)
+        matrix = np.stack([raw[k] for k in keys]).astype(np.float64)
+        std = matrix.std(axis=0)
+        z = (matrix - matrix.mean(axis=0)) / np.where(std > 1e-9, std, 1.0)
+        store.put(model_id, zip(keys, z.astype(np.float32), strict=True))

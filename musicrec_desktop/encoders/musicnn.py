@@ -1,0 +1,69 @@
+"""Backend ``musicnn``: the pretrained MusiCNN (Million Song Dataset tags), no training needed.
+
+A chunk's vector is the mean of MusiCNN's 200-d penultimate layer over its 3 s patches; its 50 tag
+probabilities (genre and mood words, ``musicnn.network.MSD_TAGS``) are kept as the extra output
+"tags", so genre playlists, the map and text search can use them for untagged songs. The weights
+come from the musicnn 0.1.0 wheel (``musicnn.package``), read without TensorFlow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from musicrec_desktop.encoders.base import Embedded
+from musicrec_desktop.errors import NotReadyError
+from musicrec_desktop.paths import DataDirs
+from musicrec_desktop.settings import Settings
+
+PORT_VERSION = 1  # raise when the port's output changes, so old vectors are not mixed with new
+
+
+class MusicnnBackend:
+    name = "musicnn"
+    title = "Pretrained MusiCNN (Million Song Dataset)"
+    needs_training = False
+
+    def __init__(self, settings: Settings, dirs: DataDirs) -> None:
+        self.settings = settings
+        self._embedder: Any = None
+
+    def unavailable(self) -> str | None:
+        from musicrec_desktop.musicnn.package import checkpoint_prefix
+
+        try:
+            checkpoint_prefix()
+        except NotReadyError as exc:
+            return str(exc)
+        return None
+
+    def load(self, device: str) -> None:
+        from musicrec_desktop.model.device import resolve_device
+        from musicrec_desktop.musicnn.embedder import MusiCNNEmbedder
+
+        self._embedder = MusiCNNEmbedder(resolve_device(self.settings.device if device == "auto" else device))
+
+    @property
+    def model_id(self) -> str:
+        from musicrec_desktop.musicnn.package import MODEL, VERSION
+
+        return f"musicnn-{VERSION}-{MODEL}-port{PORT_VERSION}"
+
+    @property
+    def dimension(self) -> int:
+        from musicrec_desktop.musicnn.network import EMBEDDING_DIM
+
+        return EMBEDDING_DIM
+
+    @property
+    def device(self) -> str:
+        return str(self._embedder.device)
+
+    def describe(self) -> str:
+        return "MusiCNN MSD_musicnn (musicnn 0.1.0, ISC licence), 200-d penultimate layer, 50 tags"
+
+    def embed(self, waves: Sequence[np.ndarray]) -> Embedded:
+        features, tags = self._embedder(waves)
+        return Embedded(features, {"tags": tags})
