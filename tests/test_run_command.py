@@ -34,7 +34,7 @@ def test_the_end_of_a_run_names_the_playlist_folder_its_files_and_how_to_open_th
 
     files = sorted(p.name for p in folder.glob("*.xspf"))
     # Genre playlists are named in the person's words, not by category id.
-    assert {"Discover.xspf", "Genre - Jazz & classical.xspf", "Genre - Latin & world.xspf"} <= set(files)
+    assert {"Discover.xspf", "Genre - Jazz and classical.xspf", "Genre - Latin and world.xspf"} <= set(files)
     assert not any("_" in name for name in files)
     start = out.index(f"Playlists in {folder}:")
     assert sorted(line.strip() for line in out[start + 1:start + 1 + len(files)]) == files

@@ -129,7 +129,7 @@ class TrayApp(QObject):
         if not playlists:
             self.playlists_menu.addAction("None yet: choose Rebuild model").setEnabled(False)
         for path in playlists:
-            # "&" in a menu entry marks its shortcut key: "&&" shows "Jazz & classical" as written.
+            # "&" in a menu entry marks its shortcut key: "&&" shows "Rock & Roll" as written.
             action = self.playlists_menu.addAction(playlist_title(path).replace("&", "&&"))
             action.setData(str(path))
             action.triggered.connect(lambda _c=False, p=path: self.push_playlist(p))

@@ -54,7 +54,7 @@ def print_text(summary: dict) -> None:
     print(f"Genre categories ({summary['songs_with_genre_category']} songs labelled, "
           f"{summary['songs_without_genre']} without a genre tag):")
     for category, count in summary["songs_per_genre_category"].items():
-        print(f"  {genre_title(category):<18} {count}")
+        print(f"  {genre_title(category):<20} {count}")
     _print_counts("Most frequent unmapped genres", summary["top_unmapped_genres"])
     _print_counts("Skipped rows", summary["skipped_rows"])
     _print_counts("Notes", summary["notes"])

@@ -93,7 +93,7 @@ class Ranker:
     def _genre_banned(self, raw: str, banned: set[str]) -> bool:
         if not raw:
             return False
-        # A category can be banned by its id or by the title the person sees ("Latin & world").
+        # A category can be banned by its id or by the title the person sees ("Latin and world").
         words = {raw.casefold().strip()} | {name.casefold() for c in self.categories(raw)
                                             for name in (c, genre_title(c))}
         return bool(words & banned)

@@ -37,14 +37,14 @@ def test_map_finds_the_song_under_the_pointer(qtbot):
     widget = LibraryMap()
     qtbot.addWidget(widget)
     widget.resize(500, 400)
-    genres = Colouring("Genre tag", ["Rock", "Jazz & classical"], np.array([0, 1, 0]))
+    genres = Colouring("Genre tag", ["Rock", "Jazz and classical"], np.array([0, 1, 0]))
     widget.set_data(MapData(np.array([[0, 0], [1, 1], [0.5, 0.2]]), ["a", "b", "c"], ["A", "B", "C"],
                             np.array([True, False, False]), [genres]))
     widget.grab()  # paints, which places the points
     x, y = widget._screen[1]
     assert widget.point_at(x + 3, y - 3) == 1
     assert widget.point_at(x + 40, y + 40) is None
-    assert widget.tooltip(1) == "B\nJazz & classical"
+    assert widget.tooltip(1) == "B\nJazz and classical"
 
 
 def test_playlist_files_reads_what_the_writers_write(tmp_path):

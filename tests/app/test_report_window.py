@@ -62,7 +62,7 @@ def test_the_map_offers_each_colouring_in_the_persons_words(qtbot, rated_run):
     choices = [window.colour_by.itemText(i) for i in range(window.colour_by.count())]
     assert choices == ["Genre tag", "Predicted genre", "Your rating", "Groups of similar songs"]
     assert window.colour_by.currentText() == "Genre tag"  # every song is tagged
-    assert window.map.colouring.legend == ["Rock", "Jazz & classical", "Latin & world"]
+    assert window.map.colouring.legend == ["Rock", "Jazz and classical", "Latin and world"]
 
     window.colour_by.setCurrentIndex(1)
     predicted = window.map.colouring

@@ -92,8 +92,8 @@ def test_model_report(qtbot, library_ctx, shots):
     assert [window.cache_grid.itemAtPosition(r, 1).widget().text() for r in (0, 4)] == ["24", "0"]
     # The genre legend in the person's words (Synthwave maps to no category: "Other genre").
     assert window.map.colouring.title == "Genre tag"
-    assert window.map.colouring.legend == ["Rock", "Hip-hop & R&B", "Jazz & classical", "Country & folk",
-                                           "Latin & world", "Other genre"]
+    assert window.map.colouring.legend == ["Rock", "Hip-hop and RnB", "Jazz and classical",
+                                           "Country and folk", "Latin and world", "Other genre"]
     image = render.save(window, shots / "report.png")
     assert distinct_colours(image) > 10
 

@@ -166,14 +166,24 @@ def test_playlists_submenu_lists_the_written_playlists(qtbot, tray, tmp_path, ct
 
 def test_the_playlists_submenu_names_genre_playlists_in_the_persons_words(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    from musicrec_desktop.library import load_library
+    from musicrec_desktop.recommend.writers import write_playlist
+
     ctx, _report = finished_run(tmp_path / "run")  # the real stages write the playlists
+    # A name with "&" (a category of the person's own, say) is shown as written, too.
+    entry = type("Entry", (), {"song": load_library(ctx.settings, ctx.dirs).songs[0], "reason": ""})()
+    state = PipelineState.load(state_path(ctx))
+    state.figures["recommend"]["playlists"] += [str(p) for p in write_playlist(
+        tmp_path / "run" / "My playlists", "Genre: Rock & Roll", [entry], "xspf")]
+    state.save(state_path(ctx))
     app = TrayApp(ctx, player=RecordingPlayer(), pipelines=lambda kind: tiny_pipeline())
     try:
         app.fill_playlists()
         names = [a.iconText() for a in app.playlists_menu.actions()]  # as shown: shortcut marks removed
     finally:
         app.shutdown(10_000)
-    assert {"Discover", "Genre: Rock", "Genre: Jazz & classical", "Genre: Latin & world"} <= set(names)
+    assert {"Discover", "Genre: Rock", "Genre: Jazz and classical", "Genre: Latin and world",
+            "Genre: Rock & Roll"} <= set(names)
     assert not any("_" in name for name in names)
 
 

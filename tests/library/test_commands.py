@@ -48,7 +48,7 @@ def test_library_text(odd_db, tmp_path, capsys):
     assert "\n       1  not a local file (http)\n" in out and "\n       1  Shoegaze\n" in out
     assert "\n       2  duplicate row\n" in out and "\n       1  marked unavailable by the player\n" in out
     # Categories in the person's words, not their ids.
-    assert "\n  Hip-hop & R&B      4\n" in out and "\n  Jazz & classical   1\n" in out
+    assert "\n  Hip-hop and RnB      4\n" in out and "\n  Jazz and classical   1\n" in out
     assert "jazz_classical" not in out and "hiphop" not in out
 
 
