@@ -10,6 +10,7 @@ import sys
 from musicrec_desktop.commands._numbers import worker_count
 from musicrec_desktop.commands._output import add_json_flag, print_json
 from musicrec_desktop.context import AppContext
+from musicrec_desktop.encoders.registry import encoder_choices
 from musicrec_desktop.progress import CancelToken, ignore_progress
 
 ORDER = 35
@@ -17,9 +18,13 @@ ORDER = 35
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "embed", help="embed new songs with the trained encoder",
-        description="Writes a vector for every cached song that has none from the current encoder; "
-                    "songs already embedded are skipped, so new songs need no retraining.")
+        "embed", help="embed new songs with the chosen encoder backend",
+        description="Writes a vector for every cached song that has none from the encoder backend "
+                    "(the encoder setting, or --backend); songs already embedded are skipped, so new "
+                    "songs need no retraining.")
+    parser.add_argument("--backend", choices=encoder_choices(), metavar="NAME",
+                        help="the encoder backend to fill: " + ", ".join(encoder_choices())
+                             + " (default: the encoder setting; see musicrec backends)")
     parser.add_argument("--device", default="auto",
                         help="auto, cpu, cuda or cuda:N (default: the device setting)")
     parser.add_argument("--workers", type=worker_count, metavar="N",
@@ -40,7 +45,8 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     try:
-        report = embed_songs(ctx.settings, ctx.dirs, songs, device=args.device, workers=args.workers,
+        settings = ctx.settings if args.backend is None else ctx.settings.replace(encoder=args.backend)
+        report = embed_songs(settings, ctx.dirs, songs, device=args.device, workers=args.workers,
                              progress=progress, cancel=cancel)
     finally:
         signal.signal(signal.SIGINT, previous)
