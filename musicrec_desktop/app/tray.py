@@ -20,7 +20,7 @@ from musicrec_desktop.app.player import PlayerCommands, RadioNews, playlist_titl
 from musicrec_desktop.app.radio import RadioThread
 from musicrec_desktop.app.signals import emit, emitter
 from musicrec_desktop.app.tasks import Task
-from musicrec_desktop.app.worker import PipelineFactory, PipelineWorker, default_pipelines
+from musicrec_desktop.app.worker import CHILD_PIPELINES, PipelineFactory, PipelineWorker
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.pipeline import (
@@ -58,7 +58,7 @@ class TrayApp(QObject):
     radio_changed = Signal(str)  # the radio's status line; "" once it ended
 
     def __init__(self, ctx: AppContext, player: PlayerCommands | None = None,
-                 pipelines: PipelineFactory = default_pipelines, watch_quiet_s: float = 5.0,
+                 pipelines: PipelineFactory | str = CHILD_PIPELINES, watch_quiet_s: float = 5.0,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx

@@ -1,8 +1,13 @@
-"""Adapts the Qt-free pipeline to signals; the pipeline runs on a QThread, one run at a time.
+"""Adapts the Qt-free pipeline to signals; one run at a time, driven by a QThread.
 
 ``start("rebuild")`` retrains the encoder and everything after it, ``start("run")`` does what is
 not up to date, ``start("update")`` brings library changes in without training the encoder. An
 update asked for while something runs is kept and started when that run ends.
+
+The pipelines are named ``"module:function"`` (``function(kind) -> Pipeline``) by default, and then
+run in a child process (``pipeline.child``) that the worker thread drives: torch and the models
+load there and leave with it, so the tray stays small after a rebuild. A factory given as a
+function runs on the worker thread itself (tests that look inside their stages).
 """
 
 from __future__ import annotations
@@ -15,17 +20,22 @@ from PySide6.QtCore import QObject, Signal
 from musicrec_desktop.app.signals import emit
 from musicrec_desktop.app.tasks import Task
 from musicrec_desktop.context import AppContext
-from musicrec_desktop.pipeline import Pipeline, PipelineReport, PipelineState, full_pipeline, update_pipeline
+from musicrec_desktop.pipeline import Pipeline, PipelineReport, PipelineState
 from musicrec_desktop.progress import CancelToken, ProgressCallback
 
 log = logging.getLogger(__name__)
 
 KINDS = ("run", "rebuild", "update")
 PipelineFactory = Callable[[str], Pipeline]
+CHILD_PIPELINES = "musicrec_desktop.pipeline.stages:pipeline_for"  # run in a child process
 
 
-def default_pipelines(kind: str) -> Pipeline:
-    return update_pipeline() if kind == "update" else full_pipeline()
+def stage_names(factory: str, kind: str) -> list[str]:
+    """The stages a named factory's pipeline has, in order (building a pipeline loads no model)."""
+    import importlib
+
+    module, _, name = factory.partition(":")
+    return getattr(importlib.import_module(module), name)(kind).names
 
 
 class PipelineWorker(QObject):
@@ -36,7 +46,7 @@ class PipelineWorker(QObject):
     finished = Signal(object, object)  # (PipelineReport | None, unexpected error | None)
     paused_changed = Signal(bool)
 
-    def __init__(self, ctx: AppContext, pipelines: PipelineFactory = default_pipelines,
+    def __init__(self, ctx: AppContext, pipelines: PipelineFactory | str = CHILD_PIPELINES,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -64,18 +74,27 @@ class PipelineWorker(QObject):
             return False
         # A snapshot: settings saved while this runs apply to the next run, not halfway through.
         ctx = AppContext(self.ctx.dirs, self.ctx.settings)
-        pipeline = self.pipelines(kind)
         state = PipelineState(force={"encoder"} if kind == "rebuild" else set())
+        if isinstance(self.pipelines, str):
+            from musicrec_desktop.pipeline.child import run_in_child
 
-        def job(progress: ProgressCallback, cancel: CancelToken) -> PipelineReport:
-            return pipeline.run(ctx, state, progress, cancel)
+            factory, names = self.pipelines, stage_names(self.pipelines, kind)
+
+            def job(progress: ProgressCallback, cancel: CancelToken) -> PipelineReport:
+                return run_in_child(factory, kind, ctx, state, progress, cancel)
+        else:
+            pipeline = self.pipelines(kind)
+            names = pipeline.names
+
+            def job(progress: ProgressCallback, cancel: CancelToken) -> PipelineReport:
+                return pipeline.run(ctx, state, progress, cancel)
 
         task = Task(job, f"pipeline-{kind}", self)
         task.progressed.connect(self.progressed)
         task.done.connect(self._done)
         self._task, self.kind = task, kind
         task.start()
-        emit(self.started, kind, pipeline.names)
+        emit(self.started, kind, names)
         return True
 
     def pause(self) -> None:

@@ -274,3 +274,9 @@ def update_pipeline() -> Pipeline:
     removed ones dropped, ratings relearned, recommendations refreshed. No encoder training."""
     return Pipeline([LibraryStage(make_demo=True), CacheStage(), EmbedStage(), RatingStage(),
                      RecommendStage()])
+
+
+def pipeline_for(kind: str) -> Pipeline:
+    """What the tray runs for ``kind``: "update" brings library changes in, "run" and "rebuild"
+    the whole job (a rebuild also forces the encoder)."""
+    return update_pipeline() if kind == "update" else full_pipeline()
