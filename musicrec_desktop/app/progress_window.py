@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, SignalInstance
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QDialogButtonBox,
@@ -20,11 +21,9 @@ from PySide6.QtWidgets import (
 
 from musicrec_desktop.app.messages import describe
 from musicrec_desktop.app.plots import LossCurve
-from musicrec_desktop.pipeline import PipelineReport
+from musicrec_desktop.app.worker import PipelineWorker
+from musicrec_desktop.pipeline import STAGE_TITLES, PipelineReport
 from musicrec_desktop.progress import Progress
-
-if TYPE_CHECKING:
-    from musicrec_desktop.app.tray import TrayApp
 
 UNITS = {"library": "songs", "cache": "songs", "encoder": "songs", "embed": "songs",
          "rating": "epochs", "recommend": "lists"}
@@ -72,9 +71,13 @@ class StageRow:
 
 
 class ProgressWindow(QWidget):
-    def __init__(self, tray: TrayApp) -> None:
+    """Shows ``worker``'s runs; ``log_lines`` carries the log's new lines; the buttons call
+    ``pause`` (pause or resume) and ``cancel``; ``logs`` is named in error messages."""
+
+    def __init__(self, worker: PipelineWorker, log_lines: SignalInstance, logs: Path,
+                 pause: Callable[[], None], cancel: Callable[[], None]) -> None:
         super().__init__()
-        self.tray = tray
+        self.logs = logs
         self.setWindowTitle("musicrec: progress")
         self.resize(720, 640)
         layout = QVBoxLayout(self)
@@ -113,7 +116,7 @@ class ProgressWindow(QWidget):
         self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         log_layout.addWidget(self.log)
         layout.addWidget(log_box, 1)
-        tray.log_tail.line.connect(self.log.appendPlainText)
+        log_lines.connect(self.log.appendPlainText)
 
         buttons = QDialogButtonBox()
         self.pause_button = QPushButton("Pause")
@@ -122,17 +125,15 @@ class ProgressWindow(QWidget):
         buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.hide)
-        self.pause_button.clicked.connect(tray.toggle_pause)
-        self.cancel_button.clicked.connect(tray.cancel_work)
-        tray.worker.paused_changed.connect(self._paused)
+        self.pause_button.clicked.connect(pause)
+        self.cancel_button.clicked.connect(cancel)
+        worker.paused_changed.connect(self._paused)
         layout.addWidget(buttons)
         self._loss_step = 0
-        self.begin(DEFAULT_STAGES, running=tray.worker.busy)
+        self.begin(DEFAULT_STAGES, running=worker.busy)
 
     def begin(self, stages: list[str], running: bool = True) -> None:
         """A run starts: one fresh row per stage."""
-        from musicrec_desktop.app.tray import STAGE_TITLES
-
         for row in self.rows.values():
             for widget in (row.title, row.bar, row.detail):
                 self.grid.removeWidget(widget)
@@ -178,7 +179,7 @@ class ProgressWindow(QWidget):
                     row.finish("done" if stage.status == "ran" else stage.status)
         if error is not None:
             self.status.setText("Failed")
-            self.error.setText(describe(error, self.tray.ctx.dirs.logs))
+            self.error.setText(describe(error, self.logs))
             self.error.show()
         elif report is not None:
             self.status.setText(report.summary())

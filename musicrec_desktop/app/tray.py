@@ -24,6 +24,7 @@ from musicrec_desktop.app.worker import CHILD_PIPELINES, PipelineFactory, Pipeli
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.pipeline import (
+    STAGE_TITLES,
     PipelineBusyError,
     PipelineReport,
     PipelineState,
@@ -39,10 +40,6 @@ log = logging.getLogger(__name__)
 LONG_WORK_S = 20.0  # a run that took longer than this ends with a notification
 STARTUP_UPDATE_S = 30  # bring in what changed while the tray was closed, once the desktop settled
 RADIO_START, RADIO_STOP = "Radio from current song", "Stop radio"
-STAGE_TITLES = {"library": "Reading the library", "cache": "Caching songs",
-                "encoder": "Training the encoder", "embed": "Embedding songs",
-                "rating": "Learning your ratings", "recommend": "Making recommendations"}
-
 
 def data_root(dirs: DataDirs) -> Path | None:
     """The ``--data-dir`` the app was started with, or None for the standard folders."""
@@ -406,7 +403,8 @@ class TrayApp(QObject):
         if self._progress_window is None:
             from musicrec_desktop.app.progress_window import ProgressWindow
 
-            self._progress_window = ProgressWindow(self)
+            self._progress_window = ProgressWindow(self.worker, self.log_tail.line, self.ctx.dirs.logs,
+                                                   self.toggle_pause, self.cancel_work)
         return self._progress_window
 
     def report_window(self) -> Any:
