@@ -15,11 +15,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -100,10 +102,16 @@ class ReportWindow(QWidget):
 
         self.top = QLabel()
         self.top.setWordWrap(True)
+        self.top.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # Ten songs with their reasons are taller than what is left of the window: they scroll
+        # in the space there is rather than being cut.
+        self.top_scroll = QScrollArea()
+        self.top_scroll.setWidgetResizable(True)
+        self.top_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.top_scroll.setWidget(self.top)
         top_box = QGroupBox("Top recommendations")
-        QVBoxLayout(top_box).addWidget(self.top)
-        left.addWidget(top_box)
-        left.addStretch(1)
+        QVBoxLayout(top_box).addWidget(self.top_scroll)
+        left.addWidget(top_box, 1)
 
         map_box = QGroupBox("Your library (point at a song to see it, click to play it)")
         map_layout = QVBoxLayout(map_box)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QToolTip
 
 from musicrec_desktop.app import map_data
 from musicrec_desktop.app.report_window import ReportWindow
+from musicrec_desktop.encoders.choice import chosen_name
 from musicrec_desktop.library import load_library
 from musicrec_desktop.store.embeddings import EmbeddingStore
 from tests.app.tiny import finished_run, make_ctx, write_song
@@ -19,9 +20,12 @@ from tests.app.tiny import finished_run, make_ctx, write_song
 
 @pytest.fixture
 def rated_run(tmp_path, monkeypatch):
-    """60 songs in three genres, 30 rated: the rating model and its baselines are measured."""
+    """60 songs in three genres, 30 rated: the rating model and its baselines are measured. One
+    artist sings them all: a cap of 10 songs per artist lets the top ten be ten. Titles as long
+    as real ones make each recommendation and its reason take two lines."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    ctx, _report = finished_run(tmp_path, songs=60)
+    ctx, _report = finished_run(tmp_path, songs=60, name="{genre}-{i:02d} Midnight Harbour Lights",
+                                artist_cap=10)
     return ctx
 
 
@@ -55,6 +59,10 @@ def test_the_baselines_table_shows_every_header_and_value_whole_at_the_default_s
     assert header.length() <= table.viewport().width()
     assert table.verticalHeader().length() <= table.viewport().height()
     assert not table.horizontalScrollBar().isVisible() and not table.verticalScrollBar().isVisible()
+    # The ten top recommendations with their reasons: whole lines, scrolled when taller than the room.
+    top = window.top
+    assert top.text().count("\n") == 9 and "because you rated" in top.text()
+    assert top.height() >= top.heightForWidth(top.width())
 
 
 def test_the_map_offers_each_colouring_in_the_persons_words(qtbot, rated_run):
@@ -74,7 +82,7 @@ def test_the_map_offers_each_colouring_in_the_persons_words(qtbot, rated_run):
     window.colour_by.setCurrentIndex(2)
     rating = window.map.colouring
     stars = {rating.legend[g] for g, label in zip(rating.groups, window.map.data.labels, strict=True)
-             if "jazz" in label}
+             if " – jazz" in label}
     assert stars == {"★★★★★", "Not rated"}  # Jazz songs are rated 1.0 or not at all
     assert {rating.legend[g] for g in rating.groups} == {"★★★★★", "★★", "Not rated"}
 
@@ -99,7 +107,7 @@ def test_hovering_a_point_names_the_song(qtbot, rated_run):
 
 def test_the_encoders_genre_predictions_colour_the_map_when_it_stores_them(qtbot, rated_run):
     with EmbeddingStore(rated_run.dirs.embeddings_db) as store:
-        model = store.current_model()
+        model = store.current_model(chosen_name(rated_run.settings))
         keys, _ = store.load(model)
         pop = np.eye(7, dtype=np.float32)[1]  # the genre head says "pop" for every song
         store.put_extras(model, "genres", [(k, pop) for k in keys])
@@ -123,7 +131,7 @@ def test_an_untagged_library_still_shows_its_groups(qtbot, tmp_path, monkeypatch
     centres = {band: rng.normal(0, 4, 32) for band in bands}
     with EmbeddingStore(ctx.dirs.embeddings_db) as store:
         store.register_model("encoder-test", 32)
-        store.set_current("encoder-test")
+        store.set_current("encoder-test", chosen_name(ctx.settings))
         store.put("encoder-test", [(s.key, centres[s.path.parent.name] + rng.normal(0, 1, 32))
                                    for s in songs])
 

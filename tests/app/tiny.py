@@ -91,11 +91,13 @@ def tiny_pipeline(step_s: float = 0.0) -> Pipeline:
 
 
 def finished_run(root: Path, genres: tuple[str, ...] = ("Rock", "Jazz", "Reggae"),
-                 songs: int = 18) -> tuple[AppContext, object]:
+                 songs: int = 18, name: str = "{genre}-{i:02d}", **settings) -> tuple[AppContext, object]:
     """Real songs (every second one rated, Jazz loved), embeddings around one centre per genre
     in a real store, then the real library, rating and recommendation stages: what a finished run
-    leaves, playlists in ``root / "My playlists"`` included, without training an encoder. With 60
+    leaves, playlists in ``root / "My playlists"`` included, without training an encoder. ``name``
+    makes each song's file name and title from its genre and number. With 60
     songs or more, 30 are rated: enough for the rating model and its baselines."""
+    from musicrec_desktop.encoders.choice import chosen_name
     from musicrec_desktop.library import load_library
     from musicrec_desktop.pipeline import RatingStage, RecommendStage
     from musicrec_desktop.store.embeddings import EmbeddingStore
@@ -107,12 +109,13 @@ def finished_run(root: Path, genres: tuple[str, ...] = ("Rock", "Jazz", "Reggae"
     for i in range(songs):
         genre = genres[i % len(genres)]
         rating = (1.0 if genre == "Jazz" else 0.4) if i % 2 else None
-        write_song(music / f"{genre.lower()}-{i:02d}.flac", 200.0 + 20 * i, genre, seconds=1.0,
-                   rating=rating)
-    ctx = make_ctx(root, music, output_dir=str(root / "My playlists"), recent_days=0, playlist_length=5)
+        write_song(music / (name.format(genre=genre.lower(), i=i) + ".flac"), 200.0 + 20 * i, genre,
+                   seconds=1.0, rating=rating)
+    ctx = make_ctx(root, music, **{"output_dir": str(root / "My playlists"), "recent_days": 0,
+                                   "playlist_length": 5, **settings})
     with EmbeddingStore(ctx.dirs.embeddings_db) as store:
         store.register_model("encoder-test", 16)
-        store.set_current("encoder-test")
+        store.set_current("encoder-test", chosen_name(ctx.settings))  # the vectors the stages read
         store.put("encoder-test", [(s.key, centres[s.genre] + rng.normal(0, 1, 16))
                                    for s in load_library(ctx.settings, ctx.dirs).songs])
     report = Pipeline([LibraryStage(), RatingStage(), RecommendStage()]).run(ctx)
