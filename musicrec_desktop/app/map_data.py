@@ -2,7 +2,8 @@
 
 Computed on a worker thread with numpy alone (no Qt, no torch): the songs' embeddings on their
 two main axes, and one ``Colouring`` per thing the app knows about a song: its genre tag, the
-genre the encoder predicts, the person's rating, and groups of similar songs. Groups need no
+genre the encoder predicts, the person's rating, the rating the recommender predicts, and groups
+of similar songs. Groups need no
 tags at all, so an untagged library still shows its structure.
 """
 
@@ -30,10 +31,12 @@ KMEANS_STARTS = 5
 GENRE_TAG = "Genre tag"
 PREDICTED_GENRE = "Predicted genre"
 RATING = "Your rating"
+PREDICTED_RATING = "Predicted rating"
 CLUSTERS = "Groups of similar songs"
 NO_CATEGORY = "Other genre"  # tagged, but the tag maps to no category
 NO_GENRE = "No genre tag"
 NOT_RATED = "Not rated"
+NOT_PREDICTED = "No prediction"
 
 
 @dataclass
@@ -65,6 +68,7 @@ def load_map(ctx: AppContext) -> MapData:
     stores them) and works out the map."""
     from musicrec_desktop.encoders.choice import chosen_name
     from musicrec_desktop.library import current_library
+    from musicrec_desktop.recommend.predictions import read_predictions
     from musicrec_desktop.store.embeddings import EmbeddingStore
 
     if not ctx.dirs.embeddings_db.exists():
@@ -83,13 +87,16 @@ def load_map(ctx: AppContext) -> MapData:
     scores = None
     if head and all(s.key in head for s in songs):
         scores = np.stack([head[s.key] for s in songs])
-    return map_data(songs, vectors[known], GenreMapper.from_settings(ctx.settings), scores)
+    return map_data(songs, vectors[known], GenreMapper.from_settings(ctx.settings), scores,
+                    read_predictions(ctx.dirs))
 
 
 def map_data(songs: list[Song], vectors: np.ndarray, mapper: GenreMapper,
-             genre_scores: np.ndarray | None = None) -> MapData:
+             genre_scores: np.ndarray | None = None, predictions: dict[str, float] | None = None
+             ) -> MapData:
     """``vectors``: N x D embeddings of ``songs``; ``genre_scores``: N x C scores of the
-    encoder's genre head in the order of ``mapper.category_names``, if it has one."""
+    encoder's genre head in the order of ``mapper.category_names``, if it has one;
+    ``predictions``: song key -> the recommender's predicted rating, if it saved them."""
     axes = principal_components(vectors, REDUCED_DIMENSIONS)  # N x 32; the first two draw the map
     reduced = axes / (np.linalg.norm(axes, axis=1, keepdims=True) + 1e-9)
     tags = genre_tags(songs, mapper)
@@ -97,7 +104,11 @@ def map_data(songs: list[Song], vectors: np.ndarray, mapper: GenreMapper,
     predicted = predicted_genres(songs, mapper, reduced, genre_scores)
     if predicted is not None:
         colourings.append(predicted)
-    colourings += [ratings(songs), clusters(songs, reduced)]
+    colourings.append(ratings(songs))
+    predicted_stars = predicted_ratings(songs, predictions or {})
+    if predicted_stars is not None:
+        colourings.append(predicted_stars)
+    colourings.append(clusters(songs, reduced))
     # Tags when most songs have a category; otherwise the groups the embeddings show by themselves.
     known = [i for i, name in enumerate(tags.legend) if name not in (NO_CATEGORY, NO_GENRE)]
     tagged = float(np.isin(tags.groups, known).mean()) if songs else 0.0
@@ -161,11 +172,24 @@ def _neighbour_vote(reduced: np.ndarray, labelled: list[int], first_categories: 
 
 
 def ratings(songs: list[Song]) -> Colouring:
-    """The person's rating in whole stars (half stars round up), unrated songs apart."""
-    legend = ["★★★★★", "★★★★", "★★★", "★★", "★", NOT_RATED]
-    groups = [legend.index(NOT_RATED) if s.rating is None else
-              5 - min(5, max(1, int(np.ceil(round(s.rating * 10) / 2)))) for s in songs]
-    return Colouring(RATING, legend, np.array(groups, dtype=np.int64), ordered=True)
+    """The person's rating in whole stars, unrated songs apart."""
+    return _stars(RATING, [s.rating for s in songs], NOT_RATED)
+
+
+def predicted_ratings(songs: list[Song], predictions: dict[str, float]) -> Colouring | None:
+    """The rating the recommender predicts for each song (saved by the last run); None when it
+    saved none (a recommender that predicts no ratings, or no run yet)."""
+    if not predictions:
+        return None
+    return _stars(PREDICTED_RATING, [predictions.get(s.key) for s in songs], NOT_PREDICTED)
+
+
+def _stars(title: str, values: list[float | None], missing: str) -> Colouring:
+    """Ratings 0..1 in whole stars (half stars round up, at least one), ``missing`` apart."""
+    legend = ["★★★★★", "★★★★", "★★★", "★★", "★", missing]
+    groups = [legend.index(missing) if v is None else
+              5 - min(5, max(1, int(np.ceil(round(v * 10) / 2)))) for v in values]
+    return Colouring(title, legend, np.array(groups, dtype=np.int64), ordered=True)
 
 
 def clusters(songs: list[Song], reduced: np.ndarray) -> Colouring:

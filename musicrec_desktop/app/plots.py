@@ -13,13 +13,14 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from musicrec_desktop.app.map_data import NO_CATEGORY, NO_GENRE, NOT_RATED, Colouring, MapData
+from musicrec_desktop.app.map_data import NO_CATEGORY, NO_GENRE, NOT_PREDICTED, NOT_RATED, Colouring, MapData
 from musicrec_desktop.app.signals import emit
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
            "#ff9da7", "#9c755f", "#bab0ac"]
 RATING_COLOURS = ["#1a9850", "#91cf60", "#e6c229", "#fc8d59", "#d73027", "#c8c8c8"]  # 5 stars .. 1, unrated
-UNKNOWN_COLOURS = {NO_CATEGORY: "#9c9c9c", NO_GENRE: "#cfcfcf", NOT_RATED: "#c8c8c8"}
+UNKNOWN_COLOURS = {NO_CATEGORY: "#9c9c9c", NO_GENRE: "#cfcfcf", NOT_RATED: "#c8c8c8",
+                   NOT_PREDICTED: "#c8c8c8"}
 FAVOURITE = "favourite (4+ stars)"
 MARGIN = 36
 

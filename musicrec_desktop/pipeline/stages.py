@@ -238,12 +238,16 @@ class RecommendStage(Stage):
                        time.strftime("%Y-%m-%d"))
 
     def run(self, ctx, state, progress, cancel):
+        from musicrec_desktop.recommend.predictions import save_predictions
         from musicrec_desktop.recommend.service import Recommender, write_playlists
 
         recommender = Recommender.open(ctx, state.scan)
         playlists = recommender.generated_playlists()
         cancel.check()  # before writing: a cancel leaves the previous playlists as they were
         written = write_playlists(ctx.settings, playlists)
+        ranker = recommender.ranker  # the library map shows these without loading the model
+        save_predictions(ctx.dirs, [s.key for s in ranker.table.songs],
+                         ranker.predicted if ranker.taste.predicts_rating else None)
         progress(Progress(self.name, len(playlists), len(playlists), message=f"{len(written)} files"))
         # A fixed seed: the report shows the same list for the same model.
         top = recommender.recommended(self.top_n, seed=0)

@@ -14,6 +14,7 @@ from musicrec_desktop.app import map_data
 from musicrec_desktop.app.report_window import ReportWindow
 from musicrec_desktop.encoders.choice import chosen_name
 from musicrec_desktop.library import load_library
+from musicrec_desktop.recommend.predictions import predictions_path
 from musicrec_desktop.store.embeddings import EmbeddingStore
 from tests.app.tiny import finished_run, make_ctx, write_song
 
@@ -68,7 +69,8 @@ def test_the_baselines_table_shows_every_header_and_value_whole_at_the_default_s
 def test_the_map_offers_each_colouring_in_the_persons_words(qtbot, rated_run):
     window = open_report(qtbot, rated_run)
     choices = [window.colour_by.itemText(i) for i in range(window.colour_by.count())]
-    assert choices == ["Genre tag", "Predicted genre", "Your rating", "Groups of similar songs"]
+    assert choices == ["Genre tag", "Predicted genre", "Your rating", "Predicted rating",
+                       "Groups of similar songs"]
     assert window.colour_by.currentText() == "Genre tag"  # every song is tagged
     assert window.map.colouring.legend == ["Rock", "Jazz and classical", "Latin and world"]
 
@@ -86,8 +88,25 @@ def test_the_map_offers_each_colouring_in_the_persons_words(qtbot, rated_run):
     assert stars == {"★★★★★", "Not rated"}  # Jazz songs are rated 1.0 or not at all
     assert {rating.legend[g] for g in rating.groups} == {"★★★★★", "★★", "Not rated"}
 
+    # What the rating model predicts, saved by the recommend stage: the loved genre rated highest.
     window.colour_by.setCurrentIndex(3)
+    predicted = window.map.colouring
+    by_genre = {}
+    for group, label in zip(predicted.groups, window.map.data.labels, strict=True):
+        by_genre.setdefault(label.split(" – ")[1].split("-")[0], []).append(5 - int(group))  # stars
+    assert min(by_genre["jazz"]) >= 4 and max(by_genre["rock"] + by_genre["reggae"]) <= 3, by_genre
+    assert "No prediction" not in predicted.legend[:5]
+
+    window.colour_by.setCurrentIndex(4)
     assert window.map.colouring.title == "Groups of similar songs" and len(window.map.colouring.legend) == 4
+
+
+def test_a_recommender_without_ratings_leaves_no_predicted_ratings(tmp_path, monkeypatch):
+    """9 ratings: the favourites fallback, which predicts no ratings; the map offers none."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    ctx, _report = finished_run(tmp_path, songs=18)
+    assert not predictions_path(ctx.dirs).exists()
+    assert "Predicted rating" not in [c.title for c in map_data.load_map(ctx).colourings]
 
 
 def test_hovering_a_point_names_the_song(qtbot, rated_run):
