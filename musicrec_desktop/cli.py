@@ -6,13 +6,14 @@ import argparse
 import importlib
 import logging
 import logging.handlers
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
 
 from musicrec_desktop import __version__, commands
 from musicrec_desktop.context import AppContext
-from musicrec_desktop.errors import EXIT_CANCELLED, MusicrecError
+from musicrec_desktop.errors import EXIT_BROKEN_PIPE, EXIT_CANCELLED, MusicrecError, StorageError
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.settings import options
 
@@ -62,14 +63,32 @@ def setup_logging(dirs: DataDirs, verbose: int) -> None:
     root.addHandler(console)
     try:
         dirs.logs.mkdir(parents=True, exist_ok=True)
-        logfile = logging.handlers.RotatingFileHandler(
-            dirs.logs / "musicrec.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8")
+        logfile = LogFile(dirs.logs / "musicrec.log", maxBytes=5_000_000, backupCount=3,
+                          encoding="utf-8")
     except OSError as exc:
         log.warning("no log file in %s: %s", dirs.logs, exc)
         return
     logfile.setLevel(logging.DEBUG if verbose else logging.INFO)
     logfile.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(logfile)
+
+
+class LogFile(logging.handlers.RotatingFileHandler):
+    """The log file. When it cannot be written (a full disk), one line says so and it stops,
+    instead of logging's traceback for every message."""
+
+    failed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        self.failed = True
+        exc = sys.exc_info()[1]
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        print(f"musicrec: the log file {self.baseFilename} cannot be written ({reason}); "
+              "no more lines go there", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,7 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.debug("musicrec %s: %s", __version__, " ".join(sys.argv))
         ctx = AppContext.open(args.data_dir, db=getattr(args, "library_db", None),
                               player=getattr(args, "library_player", None))
-        return int(args.run(ctx, args) or 0)
+        code = int(args.run(ctx, args) or 0)
+        sys.stdout.flush()  # here, so that a reader gone away is seen below and not at exit
+        return code
     except MusicrecError as exc:
         log.debug("failed", exc_info=True)
         print(f"musicrec: {exc}", file=sys.stderr)
@@ -89,6 +110,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("musicrec: interrupted", file=sys.stderr)
         return EXIT_CANCELLED
+    except BrokenPipeError:
+        # The reader of our output went away (`musicrec config show | head -1`): not an error
+        # worth a message. Later writes, and Python's own flush at exit, go nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        # A file of ours that cannot be written (full disk, read-only, not our folder): the
+        # code that knows the file says so with a StorageError; this catches the rest.
+        log.debug("failed", exc_info=True)
+        error = StorageError.from_os_error(exc, exc.filename or DataDirs.resolve(args.data_dir).state)
+        print(f"musicrec: {error}", file=sys.stderr)
+        return error.exit_code
     finally:
         logging.shutdown()
         for handler in logging.getLogger().handlers[:]:

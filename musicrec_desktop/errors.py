@@ -5,6 +5,8 @@ Exit codes of the command line are here too so that every command uses the same 
 
 from __future__ import annotations
 
+import errno
+import shutil
 from pathlib import Path
 
 EXIT_OK = 0
@@ -13,6 +15,7 @@ EXIT_USAGE = 2  # bad command line (argparse)
 EXIT_NOT_READY = 3  # an earlier stage has not run yet (no cache, no model, no embeddings)
 EXIT_LOCKED = 4  # the player kept its database locked for longer than we wait: try again later
 EXIT_CANCELLED = 130
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a command whose reader went away (128 + SIGPIPE)
 
 
 class MusicrecError(Exception):
@@ -51,6 +54,59 @@ class AudioError(MusicrecError):
 
 class CacheError(MusicrecError):
     """The chunk cache cannot be written (full disk, budget) or is unusable."""
+
+
+NEARLY_FULL_BYTES = 1_000_000  # less room than this: a write failing there is put down to it
+
+
+class StorageError(MusicrecError):
+    """A file of ours cannot be written: the disk is full, read-only, or the folder not ours."""
+
+    def __init__(self, path: Path | str | None, reason: str) -> None:
+        self.path, self.reason = (Path(path) if path else None), reason
+        super().__init__(f"{path}: {reason}" if path else reason)
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, path: Path | str | None = None) -> StorageError:
+        """The message for ``exc``, which says what to do, about ``path`` (default: the file
+        that ``exc`` names)."""
+        path = path if path is not None else exc.filename
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            free = free_space_note(path)
+            return cls(path, f"the disk is full ({exc.strerror}{free}); free some space and run "
+                             "the command again (the work done so far is kept)")
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return cls(path, "permission denied; fix the folder's permissions or keep musicrec's "
+                             "files elsewhere (musicrec --data-dir DIR, or the cache_dir setting)")
+        if exc.errno == errno.EROFS:
+            return cls(path, "the file system is read-only; keep musicrec's files elsewhere "
+                             "(musicrec --data-dir DIR)")
+        return cls(path, exc.strerror or str(exc))
+
+
+def full_disk_note(path: Path | str) -> str:
+    """``"; the disk is full (12 kB free): ..."`` when the disk holding ``path`` has next to no
+    room left, for errors that do not say so (SQLite reports a full disk as "disk I/O error")."""
+    free = _free_bytes(path)
+    if free is None or free >= NEARLY_FULL_BYTES:
+        return ""
+    return f"; the disk is full ({free / 1000:.0f} kB free): free some space and run it again"
+
+
+def free_space_note(path: Path | str | None) -> str:
+    """``", 12 kB free"``: how much room the disk holding ``path`` has left; "" when unknown."""
+    free = _free_bytes(path) if path else None
+    return "" if free is None else f", {free / 1000:.0f} kB free"
+
+
+def _free_bytes(path: Path | str) -> int | None:
+    folder = Path(path)
+    while not folder.exists() and folder != folder.parent:  # the file may not be there yet
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
 
 
 class ModelError(MusicrecError):

@@ -25,7 +25,7 @@ from typing import Any
 import tomli_w
 
 from musicrec_desktop.encoders.registry import encoder_choices
-from musicrec_desktop.errors import MusicrecError, SettingsError
+from musicrec_desktop.errors import MusicrecError, SettingsError, StorageError
 from musicrec_desktop.recommend.recommenders import recommender_choices
 
 log = logging.getLogger(__name__)
@@ -231,16 +231,24 @@ class Settings:
         return settings, problems
 
     def save(self, path: Path) -> None:
-        """Writes the settings atomically (a crash leaves the old file or the new one)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Writes the settings atomically (a crash leaves the old file or the new one).
+
+        Raises ``StorageError`` naming the file when it cannot be written (a full disk).
+        """
         text = tomli_w.dumps(dataclasses.asdict(self))
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".tmp")
+        except OSError as exc:
+            raise StorageError.from_os_error(exc, path) from exc
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise StorageError.from_os_error(exc, path) from exc
             raise
 
     def replace(self, **changes: Any) -> Settings:

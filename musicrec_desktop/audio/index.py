@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from musicrec_desktop.errors import CacheError
+from musicrec_desktop.errors import CacheError, free_space_note, full_disk_note
 
 INDEX_NAME = "index.sqlite"
 SCHEMA_VERSION = 1
@@ -82,7 +82,8 @@ class CacheIndex:
                 self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             version = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         except sqlite3.Error as exc:
-            raise CacheError(f"{self.path}: cannot open the cache index: {exc}") from exc
+            raise CacheError(f"{self.path}: cannot open the cache index: {exc}"
+                             f"{full_disk_note(self.path)}") from exc
         if version is None or int(version[0]) != SCHEMA_VERSION:
             raise CacheError(f"{self.path}: cache index version {version and version[0]} is not "
                              f"{SCHEMA_VERSION}; delete the cache folder and build it again")
@@ -126,8 +127,9 @@ class CacheIndex:
         try:
             self._db.execute(sql, tuple(params))  # autocommit: one row, one transaction
         except sqlite3.OperationalError as exc:
-            raise CacheError(f"{self.path}: cannot write the cache index ({exc}); "
-                             "the cache is consistent, free some disk space and build again") from exc
+            raise CacheError(f"{self.path}: cannot write the cache index ({exc}"
+                             f"{free_space_note(self.path)}); the cache is consistent, free some "
+                             "disk space and build again") from exc
 
 
 def _tuple(text: str | None, kind: type) -> tuple:

@@ -10,10 +10,11 @@ from typing import Any
 
 import torch
 
-from musicrec_desktop.errors import ModelError
+from musicrec_desktop.errors import ModelError, MusicrecError, StorageError, full_disk_note
 from musicrec_desktop.paths import DataDirs
 
 CHECKPOINT_VERSION = 1
+TEMP_PREFIX = ".checkpoint-"  # then the saving process id: .checkpoint-<pid>-<random>.tmp
 
 
 def encoder_dir(dirs: DataDirs) -> Path:
@@ -31,16 +32,64 @@ def metrics_path(dirs: DataDirs) -> Path:
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Writes atomically: a crash while saving leaves the previous checkpoint intact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".checkpoint-", suffix=".tmp")
-    os.close(fd)
+    """Writes atomically: a crash while saving leaves the previous checkpoint intact.
+
+    Temporary files that killed saves left beside it go first. Raises ``StorageError`` naming
+    the file when it cannot be written (a full disk).
+    """
+    remove_stale_temporaries(path.parent)
     try:
-        torch.save({"version": CHECKPOINT_VERSION, **state}, tmp)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMP_PREFIX}{os.getpid()}-",
+                                   suffix=".tmp")
+    except OSError as exc:
+        raise StorageError.from_os_error(exc, path) from exc
+    try:
+        # Through a Python file: a full disk is then an OSError (ENOSPC); torch's own writer only
+        # says "RuntimeError: [enforce fail at inline_container.cc:672] . unexpected pos".
+        with os.fdopen(fd, "wb") as fh:
+            torch.save({"version": CHECKPOINT_VERSION, **state}, fh)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, (OSError, RuntimeError)):
+            raise _save_error(exc, path) from exc
         raise
+
+
+def _save_error(exc: OSError | RuntimeError, path: Path) -> MusicrecError:
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, OSError):
+        cause = cause.__context__
+    if cause is not None:
+        return StorageError.from_os_error(cause, path)
+    full = full_disk_note(path)
+    if full:
+        return StorageError(path, f"cannot save the checkpoint{full}")
+    return ModelError(f"{path}: cannot save the checkpoint ({exc})")
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Deletes the checkpoint temporary files of saves that were killed (a process that no
+    longer runs, or a name from before names held the pid); returns them."""
+    removed = []
+    for tmp in folder.glob(f"{TEMP_PREFIX}*.tmp"):
+        pid = tmp.name[len(TEMP_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and _running(int(pid)):
+            continue  # a save in progress
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process holds that pid
+    return True
 
 
 def load_checkpoint(path: Path, map_location: torch.device | str = "cpu") -> dict[str, Any]:

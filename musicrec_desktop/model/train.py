@@ -28,6 +28,7 @@ from musicrec_desktop.model.checkpoint import (
     load_checkpoint,
     metrics_path,
     model_id,
+    remove_stale_temporaries,
     save_checkpoint,
 )
 from musicrec_desktop.model.config import EncoderConfig, config_from_settings
@@ -112,6 +113,7 @@ def train_encoder(settings: Settings, dirs: DataDirs, songs: Sequence[Song] | No
     """
     open_source = open_source or open_cache(settings, dirs)
     path = checkpoint_path(dirs)
+    remove_stale_temporaries(path.parent)  # a killed save leaves a checkpoint-sized file
     state = load_checkpoint(path) if resume else None
     if state is not None:
         config = EncoderConfig.from_dict(state["config"])
