@@ -75,6 +75,11 @@ class CancelToken:
         return self._cancelled.is_set()
 
     @property
+    def cancel_event(self) -> threading.Event:
+        """Set once a cancel is asked for: for loops that wait on an event (the radio's follower)."""
+        return self._cancelled
+
+    @property
     def paused(self) -> bool:
         return not self._running.is_set()
 

@@ -1,4 +1,5 @@
-"""What the tray asks of the player, through the companion (``musicrec_companion``).
+"""What the tray asks of the player, through the companion's sessions (``musicrec_companion.session``,
+the same functions the command line uses).
 
 Each method talks to D-Bus and may run the player's command line, so the tray calls them on a
 worker thread. The companion and the recommender are imported on first use, not at start.
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from musicrec_desktop.commands.play_recommended import PLAYLIST_NAME as RECOMMENDED_PLAYLIST
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.errors import NotReadyError, PlayerError
 
@@ -63,55 +63,25 @@ class PlayerCommands:
 
     def play_recommended(self, ctx: AppContext) -> int:
         """Fills the "Recommended" playlist in the player and plays it; returns how many songs."""
-        from musicrec_desktop.recommend.service import Recommender
+        from musicrec_companion.session import play_recommended
 
-        songs = [r.song for r in Recommender.open(ctx).recommended(ctx.settings.playlist_length)]
-        if not songs:
-            raise NotReadyError("no songs to recommend (everything was played recently or excluded)")
-        with self._player(ctx) as adapter:
-            adapter.play_playlist(RECOMMENDED_PLAYLIST, songs)
+        _player, _playlist, songs = play_recommended(ctx, bus_address=self.bus_address, env=self.env)
         return len(songs)
 
     def radio_from_current(self, ctx: AppContext, stop: threading.Event,
                            report: RadioReport = _ignore) -> str:
-        """Endless radio from the song playing now; blocks until it ends and returns why.
+        """Endless radio from the song playing now; blocks until it ends and returns why
+        (``musicrec_companion.session.run_radio``). ``report`` hears of the first batch and of
+        every top-up (on this thread)."""
+        from musicrec_companion.session import run_radio
 
-        Adds a first batch after the playing song, then follows the player (the companion's
-        ``Follower``), topping up as the person listens and recording the listening history, until
-        ``stop`` is set, the person switches to other music or the player quits. ``report`` hears of
-        the first batch and of every top-up (on this thread). Errors before the first batch is in
-        (no player, nothing playing, no model) raise.
-        """
-        from musicrec_companion.follower import Follower
-        from musicrec_companion.radio import RecommenderFeed, seed_of
-        from musicrec_companion.tracker import library_keys
-        from musicrec_desktop.recommend.service import Recommender
-        from musicrec_desktop.store.history import HistoryStore
+        def batch(kind: str, radio: Any, added: list) -> None:
+            report(RadioNews(kind, radio.seed_name, len(added), len(radio.queued), radio.ahead()))
 
-        recommender = Recommender.open(ctx)  # before the bus: no model means no radio at all
-        if stop.is_set():  # asked to stop while the recommender loaded: add nothing
-            return "stopped"
-        with self._player(ctx) as adapter:
-            mpris = adapter.mpris
-            now = mpris.now_playing()
-            if not now.url:
-                raise PlayerError("nothing is playing: start a song, then ask for radio from it")
-            seed = " – ".join(p for p in (now.artist, now.title) if p) or now.url
-            radio = _reporting_radio(adapter, RecommenderFeed(recommender, seed_of(now)), seed, report,
-                                     self.radio_batch, self.radio_keep_ahead)
-            if not radio.start(now):
-                raise NotReadyError(f"no songs for a radio from {seed}: the recommender found none "
-                                    "that may be played")
-            ctx.dirs.create()
-            with HistoryStore(ctx.dirs.history_db) as history:
-                follower = Follower(mpris, history, radio, wait_for_player=False,
-                                    key_for_url=library_keys(recommender.table.songs))
-                try:
-                    follower.run(stop)
-                except PlayerError:
-                    if radio.stopped_because is None:  # not the player quitting: a real failure
-                        raise
-            return radio.stopped_because or "stopped"
+        radio, reason = run_radio(ctx, stop=stop, bus_address=self.bus_address, env=self.env,
+                                  batch_size=self.radio_batch, keep_ahead=self.radio_keep_ahead,
+                                  on_batch=batch)
+        return (radio.stopped_because if radio else None) or "stopped"
 
     def push_playlist(self, ctx: AppContext, playlist: Path) -> str:
         """Adds a generated playlist file to the player's playlists under its own title (the name
@@ -120,11 +90,15 @@ class PlayerCommands:
         Returns "created", or "kept" when the player already has a playlist of that name:
         replacing one makes the player switch to it and play it.
         """
+        from musicrec_companion.session import push_playlists
+
         files = playlist_files(playlist)
         if not files:
             raise PlayerError(f"{playlist}: the playlist has no songs on this machine")
-        with self._player(ctx) as adapter:
-            return adapter.push_playlist(playlist_title(playlist), files, replace=False)
+        title = playlist_title(playlist)
+        _player, pushed = push_playlists(ctx, lambda: {title: files}, bus_address=self.bus_address,
+                                         env=self.env)
+        return pushed[title][0]
 
     def play_song(self, ctx: AppContext, key: str) -> None:
         """Plays one song of the library now (a click on the report's map)."""
@@ -156,27 +130,6 @@ class _Player:
     def __exit__(self, *exc: object) -> None:
         if self.bus is not None:
             self.bus.close()
-
-
-def _reporting_radio(adapter: Any, feed: Any, seed: str, report: RadioReport,
-                    batch_size: int, keep_ahead: int) -> Any:
-    """The companion's ``Radio`` that also tells ``report`` of its first batch and each top-up."""
-    from musicrec_companion.radio import Radio
-
-    class ReportingRadio(Radio):
-        def start(self, now: Any) -> list:
-            first = super().start(now)
-            if first:
-                report(RadioNews("started", seed, len(first), len(self.queued), self.ahead()))
-            return first
-
-        def on_track(self, now: Any) -> list:
-            added = super().on_track(now)
-            if added:
-                report(RadioNews("added", seed, len(added), len(self.queued), self.ahead()))
-            return added
-
-    return ReportingRadio(adapter, feed, batch_size=batch_size, keep_ahead=keep_ahead)
 
 
 def playlist_title(path: Path) -> str:

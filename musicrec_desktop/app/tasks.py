@@ -1,4 +1,5 @@
-"""Work off the GUI thread: ``Task`` runs ``job(progress, cancel)`` on a QThread.
+"""Work off the GUI thread: ``Task`` runs ``job(progress, cancel)`` on a QThread (the pipeline's
+driver, the player's requests, the radio, the report's map: one helper for all of them).
 
 The job never touches widgets. Its progress reports and its ``(result, error)`` reach the GUI
 thread through queued signals (the receivers live there), like Picard's ``run_task``/``to_main``.
@@ -46,13 +47,3 @@ class Task(QThread):
         """Asks the job to stop and waits for its thread; False if it did not end in time."""
         self.cancel_token.cancel()
         return self.wait(timeout_ms)
-
-
-def run_task(job: Job, on_done: Callable[[Any, BaseException | None], None],
-             parent: QObject, name: str = "task") -> Task:
-    """Starts ``job`` on a thread and calls ``on_done(result, error)`` on the GUI thread."""
-    task = Task(job, name, parent)
-    task.done.connect(on_done)
-    task.finished.connect(task.deleteLater)
-    task.start()
-    return task

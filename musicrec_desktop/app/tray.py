@@ -17,7 +17,6 @@ from musicrec_desktop.app.icons import state_icon
 from musicrec_desktop.app.logtail import LogTail
 from musicrec_desktop.app.messages import describe
 from musicrec_desktop.app.player import PlayerCommands, RadioNews, playlist_title
-from musicrec_desktop.app.radio import RadioThread
 from musicrec_desktop.app.signals import emit, emitter
 from musicrec_desktop.app.tasks import Task
 from musicrec_desktop.app.worker import CHILD_PIPELINES, PipelineFactory, PipelineWorker
@@ -72,7 +71,7 @@ class TrayApp(QObject):
         self.status_text = "Idle"
         self.last_error: BaseException | None = None
         self._player_tasks: set[Task] = set()
-        self.radio: RadioThread | None = None
+        self.radio: Task | None = None  # the endless radio, on a thread of its own while it runs
         self.radio_text = ""
         self._last_tooltip = 0.0
         self._progress_window: Any = None
@@ -153,9 +152,16 @@ class TrayApp(QObject):
         """Starts an endless radio from the song playing now; False when one is already on."""
         if self.radio is not None:
             return False
-        radio = RadioThread(AppContext(self.ctx.dirs, self.ctx.settings), self.player, self)
-        radio.news.connect(self._radio_news)
-        radio.ended.connect(lambda reason, error, r=radio: self._radio_ended(r, reason, error))
+        ctx = AppContext(self.ctx.dirs, self.ctx.settings)
+
+        def job(news: ProgressCallback, cancel: CancelToken) -> str:
+            # Follows the player for minutes to hours, and each top-up runs the player's command
+            # line: a thread of its own. Its news (RadioNews) come as the task's progress.
+            return self.player.radio_from_current(ctx, cancel.cancel_event, news)
+
+        radio = Task(job, "radio", self)
+        radio.progressed.connect(self._radio_news)
+        radio.done.connect(lambda reason, error, r=radio: self._radio_ended(r, reason or "", error))
         self.radio = radio
         self.actions["radio"].setText(RADIO_STOP)
         self._set_radio_text("Radio: starting…")
@@ -164,21 +170,21 @@ class TrayApp(QObject):
 
     def stop_radio(self) -> None:
         """Asks the radio to stop; it ends within about a second (``radio_changed`` says so)."""
-        if self.radio is not None and not self.radio.stop_requested.is_set():
-            self.radio.stop_requested.set()
+        if self.radio is not None and not self.radio.cancel_token.cancelled:
+            self.radio.cancel_token.cancel()
             self._set_radio_text("Radio: stopping…")
 
     def _radio_news(self, news: RadioNews) -> None:
-        if self.radio is None or self.radio.stop_requested.is_set():
+        if self.radio is None or self.radio.cancel_token.cancelled:
             return
         self._set_radio_text(news.text)
         if news.kind == "started":
             self.notify("Radio", f"{news.text}; more follow as you listen.")
 
-    def _radio_ended(self, radio: RadioThread, reason: str, error: BaseException | None) -> None:
+    def _radio_ended(self, radio: Task, reason: str, error: BaseException | None) -> None:
         radio.wait()
         radio.deleteLater()
-        asked = radio.stop_requested.is_set()
+        asked = radio.cancel_token.cancelled
         if self.radio is not None and self.radio is not radio:
             return  # the late end of an earlier radio: the one running now owns the entry
         self.radio = None

@@ -30,31 +30,34 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
+    from musicrec_companion.radio import stop_on_signals
+
+    if args.radio:
+        from musicrec_companion.session import run_radio
+
+        with stop_on_signals() as stop:
+            _radio, reason = run_radio(ctx, stop=stop, bus_address=args.bus, player=args.player)
+    else:
+        reason = _follow(ctx, args)
+    log.info("companion ended: %s", reason)
+    print(f"companion ended: {reason}")
+    return 0
+
+
+def _follow(ctx: AppContext, args: argparse.Namespace) -> str:
+    """Records the listening history, waiting for the player when it is not running."""
     from musicrec_companion.follower import Follower, open_player
-    from musicrec_companion.radio import require_playing, start_recommended_radio, stop_on_signals
+    from musicrec_companion.radio import stop_on_signals
     from musicrec_companion.tracker import library_keys
     from musicrec_desktop.store.history import HistoryStore
 
     ctx.dirs.create()
-    bus, mpris, adapter = open_player(ctx, args.bus, args.player)
+    bus, mpris, _adapter = open_player(ctx, args.bus, args.player)
     with bus, HistoryStore(ctx.dirs.history_db) as history:
-        radio = None
-        if args.radio:
-            from musicrec_desktop.recommend.service import Recommender
-
-            require_playing(mpris.now_playing())  # before the recommender loads its model
-            recommender = Recommender.open(ctx)
-            radio = start_recommended_radio(adapter, recommender)
-            songs = recommender.table.songs
-        else:
-            songs = _library_songs(ctx)
-        follower = Follower(mpris, history, radio, wait_for_player=radio is None,
-                            key_for_url=library_keys(songs))
+        follower = Follower(mpris, history, None, wait_for_player=True,
+                            key_for_url=library_keys(_library_songs(ctx)))
         with stop_on_signals() as stop:
-            reason = follower.run(stop)
-        log.info("companion ended: %s", reason)
-    print(f"companion ended: {reason}")
-    return 0
+            return follower.run(stop)
 
 
 def _library_songs(ctx: AppContext) -> list[Song]:

@@ -7,6 +7,8 @@ Exit code 0 when everything the app needs is there, 1 when something required is
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import platform
 import shutil
@@ -17,7 +19,9 @@ from typing import Any
 
 from musicrec_desktop.commands._output import add_json_flag, print_json
 from musicrec_desktop.context import AppContext
-from musicrec_desktop.errors import EXIT_ERROR, EXIT_OK
+from musicrec_desktop.errors import EXIT_ERROR, EXIT_OK, PlayerError
+
+log = logging.getLogger(__name__)
 
 ORDER = 5
 MIN_FREE_GB = 2.0  # below this the chunk cache for even a small library will not fit
@@ -95,17 +99,32 @@ def _first_line(command: list[str]) -> str | None:
 
 def _players() -> dict[str, Any]:
     from musicrec_desktop.library.players import PLAYERS, find_database
-    from musicrec_desktop.library.session_bus import running_players
 
-    try:
-        running = running_players()
-    except ImportError:  # PySide6 without QtDBus
-        running = None
+    running = _running_players()
     return {
         "session_bus": running is not None,
         **{p: {"database": str(find_database(p) or "") or None,
                "running": None if running is None else running[p]} for p in PLAYERS},
     }
+
+
+def _running_players() -> dict[str, bool] | None:
+    """player -> whether it is on the session bus; None without a bus (or without the companion,
+    whose D-Bus connection this asks through)."""
+    try:
+        from musicrec_companion.bus import Bus
+        from musicrec_companion.mpris import running_players
+    except ImportError:
+        return None
+    try:
+        with contextlib.closing(Bus()) as bus:
+            running = running_players(bus)
+    except PlayerError as exc:
+        log.info("%s", exc)
+        return None
+    from musicrec_desktop.library.players import PLAYERS
+
+    return {p: p in running for p in PLAYERS}
 
 
 def _data(ctx: AppContext, problems: list[str]) -> dict[str, Any]:

@@ -26,32 +26,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
-    from musicrec_companion.follower import open_player
+    from musicrec_companion.session import generated_playlists, push_playlists
 
-    # The player first: without one, say so before the recommender loads its model.
-    bus, mpris, adapter = open_player(ctx, args.bus, args.player)
-    with bus:
-        results = {name: {"result": adapter.push_playlist(name, songs, replace=args.replace),
-                          "songs": len(songs)}
-                   for name, songs in _local_playlists(ctx, args.only).items()}
+    player, pushed = push_playlists(ctx, lambda: generated_playlists(ctx, args.only), replace=args.replace,
+                                    bus_address=args.bus, player=args.player)
+    results = {name: {"result": result, "songs": songs} for name, (result, songs) in pushed.items()}
     if args.json:
-        print_json({"player": mpris.player, "playlists": results})
+        print_json({"player": player, "playlists": results})
     else:
         for name, result in results.items():
-            print(f"{mpris.player}: {name!r} {result['result']} ({result['songs']} songs)")
+            print(f"{player}: {name!r} {result['result']} ({result['songs']} songs)")
     return 0
-
-
-def _local_playlists(ctx: AppContext, only: list[str] | None) -> dict[str, list]:
-    """The generated playlists (those named in ``only``, if given), each with its local songs."""
-    from musicrec_desktop.errors import NotReadyError
-    from musicrec_desktop.recommend.service import Recommender
-
-    playlists = {}
-    for name, recommendations in Recommender.open(ctx).generated_playlists().items():
-        songs = [r.song for r in recommendations if r.song.path is not None]
-        if songs and (not only or name in only):
-            playlists[name] = songs
-    if not playlists:
-        raise NotReadyError("no generated playlists with local songs to push")
-    return playlists

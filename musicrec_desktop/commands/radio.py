@@ -4,7 +4,6 @@ played as an endless radio in the running player (the player companion)."""
 from __future__ import annotations
 
 import argparse
-import logging
 
 from musicrec_desktop.commands._numbers import positive
 from musicrec_desktop.commands._output import add_json_flag
@@ -15,8 +14,6 @@ from musicrec_desktop.errors import MusicrecError
 
 ORDER = 51
 LISTED = 50  # songs listed without --n
-
-log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,34 +48,18 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
 
 def play_radio(ctx: AppContext, args: argparse.Namespace) -> int:
     try:
-        from musicrec_companion.follower import Follower, open_player
-        from musicrec_companion.radio import (
-            BATCH_SIZE,
-            require_playing,
-            start_recommended_radio,
-            stop_on_signals,
-        )
-        from musicrec_companion.tracker import library_keys
+        from musicrec_companion.radio import BATCH_SIZE, stop_on_signals
+        from musicrec_companion.session import run_radio
     except ImportError as exc:
         raise MusicrecError("playing a radio needs the player companion (musicrec_companion), which is "
                             f"not installed: {exc}") from exc
-    from musicrec_desktop.recommend.service import Recommender
-    from musicrec_desktop.store.history import HistoryStore
 
-    # The player first: without one, or with nothing playing, say so before the recommender loads.
-    bus, mpris, adapter = open_player(ctx, args.bus, args.player)
-    with bus:
-        if args.from_current:
-            require_playing(mpris.now_playing())
-        recommender = Recommender.open(ctx)
-        radio = start_recommended_radio(adapter, recommender, None if args.from_current else args.seed,
-                                        args.n or BATCH_SIZE)
+    def started(radio) -> None:
         print(f"radio from {radio.seed_name}: {len(radio.queued)} songs added", flush=True)
-        ctx.dirs.create()
-        with HistoryStore(ctx.dirs.history_db) as history, stop_on_signals() as stop:
-            follower = Follower(mpris, history, radio, wait_for_player=False,
-                                key_for_url=library_keys(recommender.table.songs))
-            reason = follower.run(stop)
-    log.info("radio ended: %s", reason)
-    print(f"radio ended: {reason} ({len(radio.queued)} songs added)")
+
+    with stop_on_signals() as stop:
+        radio, reason = run_radio(ctx, seed=None if args.from_current else args.seed, stop=stop,
+                                  bus_address=args.bus, player=args.player, batch_size=args.n or BATCH_SIZE,
+                                  on_start=started)
+    print(f"radio ended: {reason} ({len(radio.queued) if radio else 0} songs added)")
     return 0

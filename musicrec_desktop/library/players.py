@@ -17,7 +17,6 @@ from musicrec_desktop.library.urls import local_path, url_scheme
 log = logging.getLogger(__name__)
 
 PLAYERS = ("strawberry", "clementine")
-MPRIS_NAMES = {p: f"org.mpris.MediaPlayer2.{p}" for p in PLAYERS}
 LOCATION_COLUMN = {"strawberry": "url", "clementine": "filename"}
 # Read when present; an older or newer schema without one of them reads as NULL.
 _COLUMNS = ("title", "artist", "album", "albumartist", "genre", "year", "rating", "playcount",

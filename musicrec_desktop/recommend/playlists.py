@@ -13,6 +13,7 @@ FIVE_STARS_MIN = 0.9 - 1e-6  # 4.5 stars and up count as five-star songs
 FIVE_STAR_SIMILARITY_WEIGHT = 0.7
 
 DISCOVER = "Discover"
+RECOMMENDED = "Recommended"  # "Play recommended"'s playlist in the player
 FORGOTTEN = "Forgotten favourites"
 MORE_LIKE_FIVE_STARS = "More like my five-star songs"
 

@@ -25,6 +25,10 @@ BATCH_SIZE = 5  # songs added at a time
 KEEP_AHEAD = 3  # top up when fewer radio songs than this are left after the playing one
 
 
+# Hears of each batch the radio adds: ("started" | "added", the radio, the songs added).
+RadioListener = Callable[[str, "Radio", list[Song]], None]
+
+
 class SongFeed(Protocol):
     def next_batch(self, n: int) -> list[Song]:
         """Up to ``n`` more songs for the radio (fewer or none when there are no more)."""
@@ -71,9 +75,10 @@ class Radio:
     """
 
     def __init__(self, adapter: PlayerAdapter, feed: SongFeed, batch_size: int = BATCH_SIZE,
-                 keep_ahead: int = KEEP_AHEAD) -> None:
+                 keep_ahead: int = KEEP_AHEAD, on_batch: RadioListener | None = None) -> None:
         self.adapter = adapter
         self.feed = feed
+        self.on_batch = on_batch
         self.batch_size = batch_size
         self.keep_ahead = keep_ahead
         self.seed: Playable | None = None
@@ -91,7 +96,8 @@ class Radio:
     def start(self, seed: NowPlaying) -> list[Song]:
         """Starts from the song playing now; returns the first batch (empty when the feed had none)."""
         require_playing(seed)
-        return self._begin(playable(seed), seed.title or seed.url, seed)
+        return self._begin(playable(seed), " – ".join(p for p in (seed.artist, seed.title) if p) or seed.url,
+                           seed)
 
     def start_from(self, song: Song) -> list[Song]:
         """Starts from any song: plays it now, the first batch after it (empty when the feed had none)."""
@@ -125,7 +131,7 @@ class Radio:
         batch = self._next_batch()
         if batch:
             self._place = self.adapter.start_radio(seed, batch, playing)
-            self._queue(batch)
+            self._queue(batch, "started")
         return batch
 
     def _index_of(self, now: NowPlaying) -> int | None:
@@ -142,7 +148,7 @@ class Radio:
         if batch:
             assert self._place is not None  # on_track only finds radio songs after a start
             self._place = self.adapter.add_to_radio(self._place, batch)
-            self._queue(batch)
+            self._queue(batch, "added")
         return batch
 
     def _next_batch(self) -> list[Song]:
@@ -154,9 +160,11 @@ class Radio:
             log.info("the radio has no more songs to add")
         return batch
 
-    def _queue(self, batch: list[Song]) -> None:
+    def _queue(self, batch: list[Song], kind: str) -> None:
         self.queued.extend(batch)
         log.info("radio: added %d songs (%d ahead)", len(batch), self.ahead())
+        if self.on_batch is not None:
+            self.on_batch(kind, self, batch)
 
 
 def playable(now: NowPlaying) -> Playable:
@@ -172,7 +180,8 @@ def seed_of(now: NowPlaying) -> str:
 
 
 def start_recommended_radio(adapter: PlayerAdapter, recommender: Any, seed: str | None = None,
-                            batch_size: int = BATCH_SIZE) -> Radio:
+                            batch_size: int = BATCH_SIZE, keep_ahead: int = KEEP_AHEAD,
+                            on_batch: RadioListener | None = None) -> Radio:
     """The recommender's radio, started in the player: from ``seed`` (a path, file URL or song key of
     the library), which then plays now, or without one from the song playing now.
 
@@ -181,7 +190,7 @@ def start_recommended_radio(adapter: PlayerAdapter, recommender: Any, seed: str 
     """
     if seed is None:
         now = adapter.mpris.now_playing()
-        radio = Radio(adapter, RecommenderFeed(recommender, seed_of(now)), batch_size)
+        radio = Radio(adapter, RecommenderFeed(recommender, seed_of(now)), batch_size, keep_ahead, on_batch)
         first = radio.start(now)
     else:
         row = recommender.table.find(seed)
@@ -189,7 +198,7 @@ def start_recommended_radio(adapter: PlayerAdapter, recommender: Any, seed: str 
             raise NotReadyError(f"{seed}: not a song of the library with an embedding; run "
                                 "`musicrec embed` after adding it to the library")
         song = recommender.table.songs[row]
-        radio = Radio(adapter, RecommenderFeed(recommender, song.key), batch_size)
+        radio = Radio(adapter, RecommenderFeed(recommender, song.key), batch_size, keep_ahead, on_batch)
         first = radio.start_from(song)
     if not first:
         raise NotReadyError(f"no songs for a radio from {radio.seed_name}: the recommender found none "

@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicrec_desktop.app.player import RECOMMENDED_PLAYLIST, PlayerCommands
+from musicrec_desktop.app.player import PlayerCommands
 from musicrec_desktop.app.tray import TrayApp
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.errors import NotReadyError, PlayerError
 from musicrec_desktop.paths import DataDirs
+from musicrec_desktop.recommend.playlists import RECOMMENDED
 from musicrec_desktop.settings import Settings
 from musicrec_desktop.store.history import HistoryStore
 from tests.companion.conftest import STRAWBERRY_SETTINGS, checksums, start_player, write_song
@@ -116,9 +117,9 @@ def test_play_recommended_fills_and_plays_the_playlist(ctx, commands, mpris, lib
     assert commands.play_recommended(ctx) == 4
     now = mpris.now_playing()
     assert now.status == "Playing" and now.path in library
-    assert [p.name for p in mpris.playlists()].count(RECOMMENDED_PLAYLIST) == 1
+    assert [p.name for p in mpris.playlists()].count(RECOMMENDED) == 1
     assert commands.play_recommended(ctx) == 4  # replaces the songs, never a second playlist
-    assert [p.name for p in mpris.playlists()].count(RECOMMENDED_PLAYLIST) == 1
+    assert [p.name for p in mpris.playlists()].count(RECOMMENDED) == 1
     assert checksums(library) == before  # the person's music is only read
 
 

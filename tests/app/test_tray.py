@@ -211,10 +211,14 @@ def test_a_pushed_playlist_takes_the_name_the_command_line_gives_it(qtbot, tray,
 
 
 def test_the_tray_names_the_recommended_playlist_like_the_command_line():
-    from musicrec_desktop.app.player import RECOMMENDED_PLAYLIST
-    from musicrec_desktop.commands.play_recommended import PLAYLIST_NAME
+    """Both call musicrec_companion.session.play_recommended; its default name is the command's."""
+    import inspect
 
-    assert RECOMMENDED_PLAYLIST == PLAYLIST_NAME == "Recommended"
+    from musicrec_companion.session import play_recommended
+    from musicrec_desktop.cli import build_parser
+
+    default = inspect.signature(play_recommended).parameters["name"].default
+    assert default == build_parser().parse_args(["play-recommended"]).name == "Recommended"
 
 
 def test_rebuild_runs_the_pipeline_and_shows_working_then_idle(qtbot, tray):
