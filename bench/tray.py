@@ -81,7 +81,7 @@ def write_song(path: Path, seconds: float = 12.0) -> Path:
     return path
 
 
-def prepare(data: Path) -> Path:
+def prepare(data: Path, encoder: str) -> Path:
     """Settings that point at a small music folder and watch it; returns the folder."""
     from musicrec_desktop.settings import Settings
 
@@ -91,7 +91,7 @@ def prepare(data: Path) -> Path:
         write_song(music / f"song{i}.flac")
     dirs = DataDirs.under(data).create()
     Settings(player="folders", music_folders=[str(music)], watch_library=True, notifications=False,
-             output_dir=str(data / "playlists")).save(dirs.settings_file)
+             output_dir=str(data / "playlists"), encoder=encoder).save(dirs.settings_file)
     return music
 
 
@@ -126,6 +126,8 @@ def main() -> int:
     parser.add_argument("--rebuild", action="store_true",
                         help="then rebuild the model from the tray and measure it afterwards")
     parser.add_argument("--rebuild-timeout", type=float, default=1800.0, metavar="S")
+    parser.add_argument("--encoder", default="moco",
+                        help="the encoder setting (default moco: the rebuild trains it with torch)")
     args = parser.parse_args()
     QCoreApplication([])  # for the local socket the tray answers on
     xvfb = None if args.offscreen else start_xvfb()
@@ -140,7 +142,7 @@ def main() -> int:
         for run in range(args.runs):
             with tempfile.TemporaryDirectory(prefix="musicrec-bench-") as data:
                 env["XDG_CONFIG_HOME"] = str(Path(data) / "xdg")
-                music = prepare(Path(data))
+                music = prepare(Path(data), args.encoder)
                 name = server_name(DataDirs.under(Path(data)).config)
                 start = time.monotonic()
                 tray = subprocess.Popen([sys.executable, "-m", "musicrec_desktop", "--data-dir", data,
