@@ -30,7 +30,8 @@ from musicrec_desktop.recommend.radio import RadioSession, next_batch  # noqa: E
 from musicrec_desktop.recommend.ranking import Ranker  # noqa: E402
 from musicrec_desktop.recommend.table import SongTable  # noqa: E402
 from musicrec_desktop.settings import Settings  # noqa: E402
-from musicrec_desktop.store.index import QUERY_K, SimilarityIndex, recall_at_k, song_id  # noqa: E402
+from musicrec_desktop.store.similarity import SimilarityIndex, song_id  # noqa: E402
+from musicrec_desktop.store.similarity_tuning import QUERY_K, recall_at_k  # noqa: E402
 
 DIM = 2048  # the ResNet-50 encoder's embedding size
 SONGS_PER_STYLE = 50

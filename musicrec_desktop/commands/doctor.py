@@ -145,7 +145,7 @@ def _data(ctx: AppContext, problems: list[str]) -> dict[str, Any]:
 def _similarity_index(ctx: AppContext) -> dict[str, Any] | None:
     """The saved index's kind, size and measured recall/latency; None before the first build."""
     from musicrec_desktop.recommend.service import index_path
-    from musicrec_desktop.store.index import SimilarityIndex
+    from musicrec_desktop.store.similarity import SimilarityIndex
 
     path = index_path(ctx.dirs)
     try:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from musicrec_desktop.recommend.ranking import Ranker, Recommendation
-from musicrec_desktop.store.index import SimilarityIndex
+from musicrec_desktop.store.similarity import SimilarityIndex
 
 SIMILARITY_WEIGHT = 0.7  # the rest of the score is the predicted rating
 ARTIST_GAP = 3  # other songs between two songs of one artist

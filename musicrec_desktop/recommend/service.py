@@ -27,7 +27,7 @@ from musicrec_desktop.recommend.taste import TasteModel, TasteView, history_even
 from musicrec_desktop.recommend.writers import write_playlist
 from musicrec_desktop.settings import Settings
 from musicrec_desktop.store.embeddings import EmbeddingStore
-from musicrec_desktop.store.index import SimilarityIndex
+from musicrec_desktop.store.similarity import SimilarityIndex
 
 __all__ = ["Recommendation", "RadioSession", "Recommender", "train_recommender", "write_playlists",
            "index_path"]

@@ -87,7 +87,7 @@ def test_doctor_reports_the_saved_similarity_index(tmp_path, capsys, monkeypatch
     import numpy as np
 
     from musicrec_desktop.recommend.service import index_path
-    from musicrec_desktop.store.index import SimilarityIndex
+    from musicrec_desktop.store.similarity import SimilarityIndex
 
     monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))

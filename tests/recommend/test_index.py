@@ -2,14 +2,8 @@ import numpy as np
 import pytest
 
 from musicrec_desktop.store.embeddings import EmbeddingStore
-from musicrec_desktop.store.index import (
-    CALIBRATION_RECALL,
-    Measurement,
-    SimilarityIndex,
-    choose,
-    recall_at_k,
-    song_id,
-)
+from musicrec_desktop.store.similarity import SimilarityIndex, song_id
+from musicrec_desktop.store.similarity_tuning import CALIBRATION_RECALL, Measurement, choose, recall_at_k
 
 
 def clustered(n, dim=64, seed=0):
