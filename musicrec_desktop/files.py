@@ -20,7 +20,8 @@ def atomic_write(path: Path, mode: int | None = None) -> Iterator[Path]:
     file replaces ``path`` in one rename (with permissions ``mode`` when given); when it raises,
     the temporary file is removed and ``path`` is left as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    # The suffix is kept: writers that pick a format by the file name (audio, SQLite) still can.
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=f".tmp{path.suffix}")
     os.close(fd)
     tmp = Path(name)
     try:

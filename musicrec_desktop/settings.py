@@ -14,8 +14,6 @@ import difflib
 import json
 import logging
 import math
-import os
-import tempfile
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ import tomli_w
 
 from musicrec_desktop.encoders.registry import encoder_choices
 from musicrec_desktop.errors import MusicrecError, SettingsError, StorageError
+from musicrec_desktop.files import write_text_atomic
 from musicrec_desktop.recommend.recommenders import recommender_choices
 
 log = logging.getLogger(__name__)
@@ -237,19 +236,9 @@ class Settings:
         """
         text = tomli_w.dumps(dataclasses.asdict(self))
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".tmp")
+            write_text_atomic(path, text)
         except OSError as exc:
             raise StorageError.from_os_error(exc, path) from exc
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException as exc:
-            Path(tmp).unlink(missing_ok=True)
-            if isinstance(exc, OSError):
-                raise StorageError.from_os_error(exc, path) from exc
-            raise
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import fcntl
 import hashlib
 import logging
 import multiprocessing
@@ -33,6 +32,7 @@ from musicrec_desktop.audio.cache import cache_root
 from musicrec_desktop.audio.chunks import LAYOUT_VERSION
 from musicrec_desktop.audio.index import CacheIndex, IndexRow, identity_of
 from musicrec_desktop.errors import CacheError
+from musicrec_desktop.files import file_lock
 from musicrec_desktop.library.song import Song
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.progress import CancelToken, ProgressCallback, RateMeter, ignore_progress
@@ -128,15 +128,13 @@ class _Budget:
 
 @contextlib.contextmanager
 def _build_lock(root: Path) -> Iterator[None]:
-    with open(root / LOCK_NAME, "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise CacheError(f"another cache build is running in {root}") from exc
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    held = contextlib.ExitStack()
+    try:
+        held.enter_context(file_lock(root / LOCK_NAME, wait=False))
+    except BlockingIOError as exc:
+        raise CacheError(f"another cache build is running in {root}") from exc
+    with held:
+        yield
 
 
 def _unique_local(songs: Sequence[Song]) -> dict[str, Song]:

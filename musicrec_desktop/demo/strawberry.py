@@ -8,12 +8,12 @@ unrated), so the same reader serves a person's real database and the demo one.
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 from pathlib import Path
 
 from musicrec_desktop.demo.catalog import DemoSong
 from musicrec_desktop.errors import LibraryError
+from musicrec_desktop.files import atomic_write
 from musicrec_desktop.library.urls import file_url
 from musicrec_desktop.paths import resources_dir
 
@@ -36,9 +36,7 @@ def schema_sql() -> str:
 
 def write_strawberry_db(path: Path, music: Path, songs: list[DemoSong], now: int) -> Path:
     """Writes a new database at ``path`` (atomically) for ``songs`` stored under ``music``."""
-    tmp = path.with_name(path.name + ".part")
-    tmp.unlink(missing_ok=True)
-    with contextlib.closing(sqlite3.connect(tmp)) as db:
+    with atomic_write(path) as tmp, contextlib.closing(sqlite3.connect(tmp)) as db:
         db.executescript(schema_sql())
         db.execute("INSERT INTO directories (path, subdirs) VALUES (?, 1)", (str(music),))
         directory_id = db.execute("SELECT max(ROWID) FROM directories").fetchone()[0]
@@ -49,7 +47,6 @@ def write_strawberry_db(path: Path, music: Path, songs: list[DemoSong], now: int
         for song in songs:
             _insert_song(db, music / song.relpath, song, directory_id, now)
         db.commit()
-    os.replace(tmp, path)
     return path
 
 

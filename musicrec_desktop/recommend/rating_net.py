@@ -5,8 +5,6 @@ so that the tray and the companion can import the recommendations without loadin
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from musicrec_desktop.files import atomic_write
 from musicrec_desktop.progress import CancelToken
 
 
@@ -90,15 +89,9 @@ def from_state(state_dict: dict, in_features: int, hidden: int, dropout: float) 
 def save(path: Path, payload: dict) -> None:
     """Writes ``payload`` with ``torch.save`` so that readers see the old file or the new one: a
     temporary file of its own (two writers never share one) renamed over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # Through a Python file: a full disk is then an OSError, not torch's own RuntimeError.
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(payload, fh)
 
 
 def load(path: Path) -> dict:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote
 
+from musicrec_desktop.files import write_text_atomic
 from musicrec_desktop.library.song import Song
 
 XSPF_NS = "http://xspf.org/ns/0/"
@@ -97,17 +97,7 @@ def safe_file_name(name: str) -> str:
 
 def write_atomic(path: Path, text: str) -> Path:
     """Writes ``text`` (UTF-8) so that readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, text, mode=0o644)
 
 
 def write_playlist(out_dir: Path, title: str, entries: Sequence[Entry], fmt: str) -> list[Path]:
