@@ -135,14 +135,29 @@ def test_musicrec_run_reports_each_stage_and_exits_with_the_error_code(tmp_path,
 
     music = tmp_path / "music"
     make_library(music)
-    ctx = make_ctx(tmp_path, music)
+    ctx = make_ctx(tmp_path, music, encoder="moco")
     code = main(["--data-dir", str(ctx.dirs.config.parent), "run", "--update", "--json"])
     out = json.loads(capsys.readouterr().out)
-    assert code == EXIT_NOT_READY  # no encoder yet: "Rebuild model" comes first
+    assert code == EXIT_NOT_READY  # no trained encoder yet: "Rebuild model" comes first
     assert [(s["name"], s["status"]) for s in out["stages"]] == [
         ("library", "ran"), ("cache", "ran"), ("embed", "failed")]
     assert "no trained encoder" in out["error"]
     assert out["figures"]["cache"]["songs"] == 5
+
+
+def test_with_encoder_auto_an_update_serves_before_any_training(tmp_path, capsys):
+    from musicrec_desktop.cli import main
+
+    music = tmp_path / "music"
+    make_library(music)
+    ctx = make_ctx(tmp_path, music)  # encoder = auto, the default
+    code = main(["--data-dir", str(ctx.dirs.config.parent), "run", "--update", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0, out.get("error")
+    assert [s["name"] for s in out["stages"]] == ["library", "cache", "embed", "rating", "recommend"]
+    assert out["figures"]["embed"]["backend"] in ("musicnn", "dsp")  # pretrained or DSP: no training
+    assert out["figures"]["embed"]["embedded"] == 5
+    assert not (ctx.dirs.models / "encoder").exists()
 
 
 def test_an_interrupted_stage_runs_again_even_with_the_same_inputs(tmp_path):

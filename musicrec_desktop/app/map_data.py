@@ -74,7 +74,7 @@ def load_map(ctx: AppContext) -> MapData:
     if not ctx.dirs.embeddings_db.exists():
         return MapData.empty()
     with EmbeddingStore(ctx.dirs.embeddings_db) as store:
-        model = store.current_model(chosen_name(ctx.settings))
+        model = store.current_model(chosen_name(ctx.settings, store))
         if model is None:
             return MapData.empty()
         keys, vectors = store.load(model)

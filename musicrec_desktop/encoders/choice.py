@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 from musicrec_desktop.encoders.base import EncoderBackend
-from musicrec_desktop.encoders.registry import BACKENDS, encoder_choices, resolve
+from musicrec_desktop.encoders.registry import AUTO, BACKENDS, FIRST_RUN, encoder_choices
 from musicrec_desktop.errors import NotReadyError, SettingsError
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.settings import Settings
@@ -13,8 +13,9 @@ from musicrec_desktop.store.embeddings import EmbeddingStore
 
 
 def backend_class(name: str) -> type[EncoderBackend]:
-    """The class of backend ``name`` (``auto`` resolved); SettingsError for an unknown name."""
-    entry = BACKENDS.get(resolve(name))
+    """The class of backend ``name``; SettingsError for an unknown name (``auto`` is not a class:
+    ``chosen_name`` and ``open_backend`` resolve it)."""
+    entry = BACKENDS.get(name)
     if entry is None:
         raise SettingsError("encoder", name, "one of " + ", ".join(encoder_choices()))
     if isinstance(entry, str):
@@ -24,12 +25,40 @@ def backend_class(name: str) -> type[EncoderBackend]:
 
 
 def open_backend(settings: Settings, dirs: DataDirs) -> EncoderBackend:
-    """The chosen backend, constructed (no weights read yet)."""
-    return backend_class(settings.encoder)(settings, dirs)
+    """The chosen backend, constructed (no weights read yet). With ``auto`` and nothing measured
+    yet, the first-run choice (a backend that needs no training) is made here and kept in the
+    store, so that every later reader agrees on it until measurements decide."""
+    if settings.encoder != AUTO:
+        return backend_class(settings.encoder)(settings, dirs)
+    if dirs.embeddings_db.exists():
+        with EmbeddingStore(dirs.embeddings_db) as store:
+            decided = store.auto_encoder()
+        if decided in BACKENDS:
+            backend = backend_class(decided)(settings, dirs)
+            if backend.unavailable() is None:
+                return backend
+    name = first_run_choice(settings, dirs)
+    with EmbeddingStore(dirs.embeddings_db) as store:
+        store.set_auto_encoder(name)
+    return backend_class(name)(settings, dirs)
 
 
-def chosen_name(settings: Settings) -> str:
-    return backend_class(settings.encoder).name
+def first_run_choice(settings: Settings, dirs: DataDirs) -> str:
+    """Before anything is measured: the first available backend of ``FIRST_RUN`` (no training, so
+    it serves at once), else the trained encoder."""
+    for name in (*FIRST_RUN, "moco"):
+        if name in BACKENDS and backend_class(name)(settings, dirs).unavailable() is None:
+            return name
+    return "moco"
+
+
+def chosen_name(settings: Settings, store: EmbeddingStore | None = None) -> str:
+    """The backend whose vectors the later stages read: the setting, or with ``auto`` the choice
+    kept in ``store`` (made by ``open_backend`` and by ``measure.measure_backends``)."""
+    if settings.encoder != AUTO:
+        return backend_class(settings.encoder).name
+    decided = store.auto_encoder() if store is not None else None
+    return decided if decided in BACKENDS else FIRST_RUN[0]
 
 
 def stored_model_id(settings: Settings, store: EmbeddingStore) -> str:
@@ -37,7 +66,7 @@ def stored_model_id(settings: Settings, store: EmbeddingStore) -> str:
 
     Raises NotReadyError (naming the command) when that backend has embedded nothing yet.
     """
-    name = chosen_name(settings)
+    name = chosen_name(settings, store)
     model_id = store.current_model(name)
     if model_id is None:
         raise NotReadyError(f"{store.path}: no song embeddings of the {name} encoder yet; "

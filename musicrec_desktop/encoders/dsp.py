@@ -72,6 +72,9 @@ class DspBackend:
     def device(self) -> str:
         return self._device
 
+    def disk_bytes(self) -> int:
+        return 0  # no weights
+
     def describe(self) -> str:
         return f"{N_MFCC} MFCCs and their deltas, mean and std per song, z-scored over the library"
 

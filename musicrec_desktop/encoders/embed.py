@@ -93,11 +93,14 @@ def embed_songs(settings: Settings, dirs: DataDirs, songs: Sequence[Song] | None
                 store.put_extras(model_id, name, zip(keys, values, strict=True))
             embedded += len(batch)
             progress(meter.report("embed", embedded, f"{embedded}/{len(todo)} songs"))
-        refit = getattr(backend, "refit", None)  # optional: vectors that depend on the whole library
-        if refit is not None and embedded:
-            refit(store, model_id)
+        elapsed = time.monotonic() - started
+        if embedded:
+            refit = getattr(backend, "refit", None)  # optional: vectors that depend on the whole library
+            if refit is not None:
+                refit(store, model_id)
+            # this machine's speed, for `musicrec backends` (decoding the cache included)
+            store.put_measurements(model_id, {"songs_per_s": embedded / elapsed if elapsed > 0 else None})
         store.set_current(model_id, backend.name)
-    elapsed = time.monotonic() - started
     up_to_date = len(cached) - len(todo)
     log.info("embedded %d songs with %s (%d already up to date)", embedded, model_id, up_to_date)
     return EmbedReport(model_id, backend.dimension, embedded, up_to_date,

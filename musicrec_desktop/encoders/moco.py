@@ -73,6 +73,13 @@ class MocoBackend:
     def device(self) -> str:
         return str(self._embedder.device)
 
+    def disk_bytes(self) -> int | None:
+        """The trained encoder's checkpoint (None before the first training)."""
+        from musicrec_desktop.model.checkpoint import checkpoint_path
+
+        path = checkpoint_path(self.dirs)
+        return path.stat().st_size if path.exists() else None
+
     def describe(self) -> str:
         return f"{self._embedder.model.config.backbone} encoder, {self.dirs.models / 'encoder'}"
 

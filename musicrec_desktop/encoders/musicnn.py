@@ -9,6 +9,7 @@ come from the musicnn 0.1.0 wheel (``musicnn.package``), read without TensorFlow
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,16 @@ class MusicnnBackend:
     @property
     def device(self) -> str:
         return str(self._embedder.device)
+
+    def disk_bytes(self) -> int | None:
+        """The checkpoint files it reads (the rest of the wheel is unused)."""
+        from musicrec_desktop.musicnn.package import checkpoint_prefix
+
+        try:
+            prefix = checkpoint_prefix()
+        except NotReadyError:
+            return None
+        return sum(Path(prefix + s).stat().st_size for s in (".index", ".data-00000-of-00001"))
 
     def describe(self) -> str:
         return "MusiCNN MSD_musicnn (musicnn 0.1.0, ISC licence), 200-d penultimate layer, 50 tags"

@@ -17,15 +17,11 @@ BACKENDS: dict[str, Any] = {
     "dsp": "musicrec_desktop.encoders.dsp:DspBackend",
 }
 
-# What ``auto`` means until the choice is made by measurement on the person's library.
-AUTO_CHOICE = "moco"
+# ``auto`` is decided by measurement on the person's library (``measure.best_backend``); before
+# anything is measured it serves with the first available of these, which need no training.
+FIRST_RUN = ("musicnn", "dsp")
 
 
 def encoder_choices() -> tuple[str, ...]:
     """The values the ``encoder`` setting allows, read when a value is checked."""
     return (AUTO, *BACKENDS)
-
-
-def resolve(name: str) -> str:
-    """The backend a setting value stands for (``auto`` -> the automatic choice)."""
-    return AUTO_CHOICE if name == AUTO else name

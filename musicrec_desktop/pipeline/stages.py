@@ -97,12 +97,24 @@ class EncoderStage(Stage):
     name, title = "encoder", "Training the encoder"
 
     def fingerprint(self, ctx, state):
-        from musicrec_desktop.encoders.choice import open_backend
-
-        backend = open_backend(ctx.settings, ctx.dirs)
+        backend = self._backend(ctx, state)
         if not backend.needs_training:
             return digest(backend.name)
         return digest(_settings_part(ctx, backend.settings_keys()), self._quick(ctx, state))
+
+    def _backend(self, ctx: AppContext, state: PipelineState) -> Any:
+        """The chosen backend; with ``encoder = auto`` serving from one that needs no training,
+        the trained encoder all the same where training is affordable (a GPU, not the quick CPU
+        run) or "Rebuild model" asks for it: it then competes by measurement (``EmbedStage``)."""
+        from musicrec_desktop.encoders.choice import backend_class, open_backend
+        from musicrec_desktop.encoders.registry import AUTO
+
+        backend = open_backend(ctx.settings, ctx.dirs)
+        if backend.needs_training or ctx.settings.encoder != AUTO:
+            return backend
+        if self.name in state.force or not self._quick(ctx, state):
+            return backend_class("moco")(ctx.settings, ctx.dirs)
+        return backend
 
     @staticmethod
     def _quick(ctx: AppContext, state: PipelineState) -> bool:
@@ -112,9 +124,7 @@ class EncoderStage(Stage):
         return resolve_device(state.device or ctx.settings.device) == "cpu"
 
     def run(self, ctx, state, progress, cancel):
-        from musicrec_desktop.encoders.choice import open_backend
-
-        backend = open_backend(ctx.settings, ctx.dirs)
+        backend = self._backend(ctx, state)
         if not backend.needs_training:
             return {"backend": backend.name, "trained": False}
         fingerprint = self.fingerprint(ctx, state)
@@ -152,15 +162,35 @@ class EmbedStage(Stage):
 
     def run(self, ctx, state, progress, cancel):
         from musicrec_desktop.encoders.embed import embed_songs
+        from musicrec_desktop.encoders.measure import measure_backends
 
-        report = embed_songs(ctx.settings, ctx.dirs, state.songs,
-                             device=state.device or ctx.settings.device, progress=progress,
+        device = state.device or ctx.settings.device
+        report = embed_songs(ctx.settings, ctx.dirs, state.songs, device=device, progress=progress,
                              cancel=cancel)
         cancel.check()
+        for competitor in self._competitors(ctx, report.backend):
+            embed_songs(ctx.settings.replace(encoder=competitor), ctx.dirs, state.songs, device=device,
+                        progress=progress, cancel=cancel)
+            cancel.check()
+        # the quality proxies of every embedded backend; with ``auto`` the best then serves
+        # (the rating model's correlation is measured by `musicrec backends --measure`)
+        measure_backends(ctx.settings, ctx.dirs, state.songs, rating=False)
         state.reports[self.name] = report
         figures = figures_of(report)
         figures["removed"] = drop_removed_songs(ctx, state.scan)  # type: ignore[arg-type]
         return figures
+
+    @staticmethod
+    def _competitors(ctx: AppContext, serving: str) -> list[str]:
+        """With ``auto``: the trained backends that are trained here but not serving, so that
+        they are embedded too and measured against the one serving."""
+        from musicrec_desktop.encoders.choice import backend_class
+        from musicrec_desktop.encoders.registry import AUTO, BACKENDS
+
+        if ctx.settings.encoder != AUTO:
+            return []
+        return [name for name in BACKENDS if name != serving and backend_class(name).needs_training
+                and backend_class(name)(ctx.settings, ctx.dirs).unavailable() is None]
 
 
 def drop_removed_songs(ctx: AppContext, scan: LibraryScan) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +35,17 @@ CREATE TABLE IF NOT EXISTS extras (
     vector BLOB NOT NULL,
     PRIMARY KEY (song_key, model_id, name)
 );
+CREATE TABLE IF NOT EXISTS measurements (
+    model_id TEXT NOT NULL REFERENCES models(model_id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value REAL,
+    measured REAL NOT NULL,
+    PRIMARY KEY (model_id, name)
+);
 """
 
 LEGACY_CURRENT = "current_model"  # before backends: the one encoder's model (only moco existed)
+AUTO_ENCODER = "auto_encoder"  # the backend the ``auto`` setting stands for, chosen by measurement
 
 
 class EmbeddingStore:
@@ -84,6 +92,14 @@ class EmbeddingStore:
             return self._meta(LEGACY_CURRENT)  # a store written before there were backends
         return found
 
+    def auto_encoder(self) -> str | None:
+        """The backend the ``auto`` encoder setting stands for here (``encoders.choice``)."""
+        return self._meta(AUTO_ENCODER)
+
+    def set_auto_encoder(self, backend: str) -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (AUTO_ENCODER, backend))
+
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
@@ -120,6 +136,17 @@ class EmbeddingStore:
         cur = self._db.execute("SELECT song_key, vector FROM extras WHERE model_id=? AND name=?",
                                (model_id, name))
         return {key: np.frombuffer(blob, dtype=np.float32) for key, blob in cur}
+
+    def put_measurements(self, model_id: str, figures: Mapping[str, float | None]) -> None:
+        """Keeps figures measured on the model's vectors here (speed, quality); None: not measurable."""
+        now = time.time()
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO measurements VALUES (?,?,?,?)",
+                                 [(model_id, name, value, now) for name, value in figures.items()])
+
+    def measurements(self, model_id: str) -> dict[str, float | None]:
+        cur = self._db.execute("SELECT name, value FROM measurements WHERE model_id=?", (model_id,))
+        return dict(cur.fetchall())
 
     def keys(self, model_id: str) -> set[str]:
         cur = self._db.execute("SELECT song_key FROM embeddings WHERE model_id=?", (model_id,))
@@ -169,6 +196,7 @@ class EmbeddingStore:
         with self._db:
             self._db.execute("DELETE FROM embeddings WHERE model_id=?", (model_id,))
             self._db.execute("DELETE FROM extras WHERE model_id=?", (model_id,))
+            self._db.execute("DELETE FROM measurements WHERE model_id=?", (model_id,))
             self._db.execute("DELETE FROM models WHERE model_id=?", (model_id,))
 
 
