@@ -132,8 +132,8 @@ def _measure(settings: Settings, dirs: DataDirs, songs: Sequence[Song], names: S
         keys = sorted(common)
         results = {}
         for name, model_id in models.items():
-            _, vectors = store.load(model_id, keys)
-            figures = quality(settings, [by_key[k] for k in keys], vectors, model_id, rating=rating)
+            loaded, vectors = store.load(model_id, keys)
+            figures = quality(settings, [by_key[k] for k in loaded], vectors, model_id, rating=rating)
             store.put_measurements(model_id, figures)
             results[name] = figures
             log.info("measured %s (%s) on %d songs: %s", name, model_id, len(keys), figures)
