@@ -25,6 +25,8 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
+from musicrec_desktop.settings import Settings
+
 log = logging.getLogger(__name__)
 
 AUDIO_SUFFIXES = frozenset({
@@ -155,3 +157,22 @@ class _Handler(FileSystemEventHandler):
         for raw in (event.src_path, getattr(event, "dest_path", "")):
             if raw:
                 self.watcher._noticed(Path(raw if isinstance(raw, str) else raw.decode()), folder_gone)
+
+
+def watcher_for(settings: Settings, on_change: Callable[[LibraryChanges], None],
+                quiet_s: float = 5.0) -> LibraryWatcher | None:
+    """A watcher (not started) of what ``settings`` read the library from: the music folders and
+    the player database (found the same way); None when watching is off or there is nothing."""
+    from musicrec_desktop.errors import LibraryError
+    from musicrec_desktop.library import resolve_source
+
+    if not settings.watch_library:
+        return None
+    try:
+        _source, database = resolve_source(settings)
+    except LibraryError as exc:
+        log.warning("not watching the player database: %s", exc)
+        database = None
+    if not (settings.music_folders or database):
+        return None
+    return LibraryWatcher([Path(f) for f in settings.music_folders], database, on_change, quiet_s)

@@ -16,9 +16,10 @@ from musicrec_desktop.app import autostart
 from musicrec_desktop.app.icons import state_icon
 from musicrec_desktop.app.logtail import LogTail
 from musicrec_desktop.app.messages import describe
-from musicrec_desktop.app.player import PlayerCommands, RadioNews, playlist_title
+from musicrec_desktop.app.player import PlayerCommands, playlist_title
 from musicrec_desktop.app.signals import emit, emitter
 from musicrec_desktop.app.tasks import Task
+from musicrec_desktop.app.tray_radio import RADIO_START, TrayRadio
 from musicrec_desktop.app.worker import CHILD_PIPELINES, PipelineFactory, PipelineWorker
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.paths import DataDirs
@@ -32,13 +33,12 @@ from musicrec_desktop.pipeline import (
 )
 from musicrec_desktop.progress import CancelToken, Progress, ProgressCallback
 from musicrec_desktop.settings import Settings
-from musicrec_desktop.watch import LibraryChanges, LibraryWatcher
+from musicrec_desktop.watch import LibraryChanges, LibraryWatcher, watcher_for
 
 log = logging.getLogger(__name__)
 
 LONG_WORK_S = 20.0  # a run that took longer than this ends with a notification
 STARTUP_UPDATE_S = 30  # bring in what changed while the tray was closed, once the desktop settled
-RADIO_START, RADIO_STOP = "Radio from current song", "Stop radio"
 
 def data_root(dirs: DataDirs) -> Path | None:
     """The ``--data-dir`` the app was started with, or None for the standard folders."""
@@ -71,8 +71,6 @@ class TrayApp(QObject):
         self.status_text = "Idle"
         self.last_error: BaseException | None = None
         self._player_tasks: set[Task] = set()
-        self.radio: Task | None = None  # the endless radio, on a thread of its own while it runs
-        self.radio_text = ""
         self._last_tooltip = 0.0
         self._progress_window: Any = None
         self._report_window: Any = None
@@ -83,6 +81,8 @@ class TrayApp(QObject):
         self.menu = QMenu()
         self.actions: dict[str, QAction] = {}
         self._build_menu()
+        self.radio_control = TrayRadio(self.player, self.actions["radio"], self.notify, ctx.dirs.logs, self)
+        self.radio_control.changed.connect(self._radio_changed)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
         self.worker.started.connect(self._work_started)
@@ -150,53 +150,21 @@ class TrayApp(QObject):
 
     def radio_from_current(self) -> bool:
         """Starts an endless radio from the song playing now; False when one is already on."""
-        if self.radio is not None:
-            return False
-        ctx = AppContext(self.ctx.dirs, self.ctx.settings)
-
-        def job(news: ProgressCallback, cancel: CancelToken) -> str:
-            # Follows the player for minutes to hours, and each top-up runs the player's command
-            # line: a thread of its own. Its news (RadioNews) come as the task's progress.
-            return self.player.radio_from_current(ctx, cancel.cancel_event, news)
-
-        radio = Task(job, "radio", self)
-        radio.progressed.connect(self._radio_news)
-        radio.done.connect(lambda reason, error, r=radio: self._radio_ended(r, reason or "", error))
-        self.radio = radio
-        self.actions["radio"].setText(RADIO_STOP)
-        self._set_radio_text("Radio: starting…")
-        radio.start()
-        return True
+        return self.radio_control.start(AppContext(self.ctx.dirs, self.ctx.settings))
 
     def stop_radio(self) -> None:
-        """Asks the radio to stop; it ends within about a second (``radio_changed`` says so)."""
-        if self.radio is not None and not self.radio.cancel_token.cancelled:
-            self.radio.cancel_token.cancel()
-            self._set_radio_text("Radio: stopping…")
+        self.radio_control.stop()
 
-    def _radio_news(self, news: RadioNews) -> None:
-        if self.radio is None or self.radio.cancel_token.cancelled:
-            return
-        self._set_radio_text(news.text)
-        if news.kind == "started":
-            self.notify("Radio", f"{news.text}; more follow as you listen.")
+    @property
+    def radio(self) -> Task | None:
+        """The radio running now, if any."""
+        return self.radio_control.task
 
-    def _radio_ended(self, radio: Task, reason: str, error: BaseException | None) -> None:
-        radio.wait()
-        radio.deleteLater()
-        asked = radio.cancel_token.cancelled
-        if self.radio is not None and self.radio is not radio:
-            return  # the late end of an earlier radio: the one running now owns the entry
-        self.radio = None
-        self.actions["radio"].setText(RADIO_START)
-        self._set_radio_text("")
-        if error is not None:
-            self.notify("Radio failed", describe(error, self.ctx.dirs.logs), error=True)
-        elif not asked:  # the person switched to other music or the player quit
-            self.notify("Radio ended", reason[:1].upper() + reason[1:] + ".")
+    @property
+    def radio_text(self) -> str:
+        return self.radio_control.text
 
-    def _set_radio_text(self, text: str) -> None:
-        self.radio_text = text
+    def _radio_changed(self, text: str) -> None:
         self._set_status(self.status, self.status_text)
         emit(self.radio_changed, text)
 
@@ -459,29 +427,13 @@ class TrayApp(QObject):
         self.restart_watcher()
 
     # -- library watching ------------------------------------------------------------------------
-    def watched_database(self) -> Path | None:
-        """The player database the library is read from, if any (found the same way)."""
-        from musicrec_desktop.errors import LibraryError
-        from musicrec_desktop.library import resolve_source
-
-        try:
-            _source, database = resolve_source(self.ctx.settings)
-        except LibraryError as exc:
-            log.warning("not watching the player database: %s", exc)
-            return None
-        return database
-
     def restart_watcher(self) -> None:
+        """Watches what the settings read the library from now (nothing, when watching is off)."""
         if self.watcher is not None:
             self.watcher.stop()
-            self.watcher = None
-        settings = self.ctx.settings
-        database = self.watched_database()
-        if not settings.watch_library or not (settings.music_folders or database):
-            return
-        self.watcher = LibraryWatcher([Path(f) for f in settings.music_folders], database,
-                                      emitter(self.library_changed), self.watch_quiet_s)
-        self.watcher.start()
+        self.watcher = watcher_for(self.ctx.settings, emitter(self.library_changed), self.watch_quiet_s)
+        if self.watcher is not None:
+            self.watcher.start()
 
     def model_ready(self) -> bool:
         """Whether a first build has trained an encoder, which every update needs."""
@@ -532,9 +484,7 @@ class TrayApp(QObject):
             self.watcher.stop()
             self.watcher = None
         self.worker.stop(timeout_ms)
-        if self.radio is not None:
-            self.radio.stop(timeout_ms)  # its end (a skip or finish) goes into the history
-            self.radio = None
+        self.radio_control.shutdown(timeout_ms)
         for task in list(self._player_tasks):
             task.wait(timeout_ms)
         self._player_tasks.clear()
