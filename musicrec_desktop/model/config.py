@@ -19,6 +19,7 @@ class EncoderConfig:
     backbone: str = "resnet50"  # resnet50 -> 2048-d, resnet18 -> 512-d
     width: int = 64  # channels of the first stage; the embedding is width*32 (r50) or width*8 (r18)
     projection_dim: int = 128  # MoCo v2 head: Linear(d, d) -> ReLU -> Linear(d, 128)
+    pooling: str = "mean"  # over the last feature map: "mean", or "meanstd" (x2 dimensions)
     genre_categories: tuple[str, ...] = ()  # outputs of the genre head, in this order
     # MoCo v2
     queue_size: int = 4096  # negative keys kept from earlier batches
@@ -49,7 +50,8 @@ class EncoderConfig:
 
     @property
     def embedding_dim(self) -> int:
-        return self.width * (32 if self.backbone == "resnet50" else 8)
+        channels = self.width * (32 if self.backbone == "resnet50" else 8)
+        return channels * (2 if self.pooling == "meanstd" else 1)
 
     def replace(self, **changes) -> EncoderConfig:
         return dataclasses.replace(self, **changes)

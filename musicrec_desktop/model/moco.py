@@ -35,7 +35,7 @@ class MoCo(nn.Module):
     def __init__(self, config: EncoderConfig) -> None:
         super().__init__()
         self.config = config
-        self.backbone_q = build_backbone(config.backbone, config.width)
+        self.backbone_q = build_backbone(config.backbone, config.width, config.pooling)
         dim = self.backbone_q.embedding_dim
         self.head_q = projection_head(dim, config.projection_dim)
         self.backbone_k = copy.deepcopy(self.backbone_q)

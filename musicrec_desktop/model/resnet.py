@@ -63,12 +63,20 @@ def _shortcut(c_in: int, c_out: int, stride: int) -> nn.Module:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False), SplitBatchNorm2d(c_out))
 
 
+POOLINGS = ("mean", "meanstd")
+
+
 class ResNet2d(nn.Module):
-    """(N, 1, bins, frames) float -> (N, embedding_dim) float, after global average pooling."""
+    """(N, 1, bins, frames) float -> (N, embedding_dim) float, after global pooling: the mean over
+    bins and frames (``mean``), or the mean over bins and then the mean and standard deviation over
+    frames (``meanstd``, twice the channels: how much each feature varies in time, too)."""
 
     def __init__(self, block: type[BasicBlock] | type[Bottleneck], layers: tuple[int, ...],
-                 width: int = 64) -> None:
+                 width: int = 64, pooling: str = "mean") -> None:
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {pooling!r}: one of {', '.join(POOLINGS)}")
+        self.pooling = pooling
         self.stem = nn.Sequential(
             nn.Conv2d(1, width, 7, stride=2, padding=3, bias=False),
             SplitBatchNorm2d(width),
@@ -83,7 +91,7 @@ class ResNet2d(nn.Module):
                 stages.append(block(c_in, stage_width, stride))
                 c_in = stage_width * block.expansion
         self.stages = nn.Sequential(*stages)
-        self.embedding_dim = c_in
+        self.embedding_dim = c_in * (2 if pooling == "meanstd" else 1)
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -100,13 +108,17 @@ class ResNet2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stages(self.stem(x))  # N x C x bins/32 x frames/32
-        return x.mean(dim=(2, 3))  # N x C
+        if self.pooling == "mean":
+            return x.mean(dim=(2, 3))  # N x C
+        over_time = x.mean(dim=2)  # N x C x frames/32
+        spread = over_time.std(dim=2) if over_time.shape[2] > 1 else torch.zeros_like(over_time[..., 0])
+        return torch.cat([over_time.mean(dim=2), spread], dim=1)  # N x 2C
 
 
-def build_backbone(name: str, width: int = 64) -> ResNet2d:
-    """``resnet50`` -> 2048-d (at width 64), ``resnet18`` -> 512-d."""
+def build_backbone(name: str, width: int = 64, pooling: str = "mean") -> ResNet2d:
+    """``resnet50`` -> 2048-d (at width 64), ``resnet18`` -> 512-d; twice that with ``meanstd``."""
     if name == "resnet50":
-        return ResNet2d(Bottleneck, (3, 4, 6, 3), width)
+        return ResNet2d(Bottleneck, (3, 4, 6, 3), width, pooling)
     if name == "resnet18":
-        return ResNet2d(BasicBlock, (2, 2, 2, 2), width)
+        return ResNet2d(BasicBlock, (2, 2, 2, 2), width, pooling)
     raise ValueError(f"unknown backbone {name!r}: resnet50 or resnet18")

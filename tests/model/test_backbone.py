@@ -33,6 +33,26 @@ def test_backbone_embedding_size_follows_the_backbone(name, dim):
     assert EncoderConfig(backbone=name).embedding_dim == dim
 
 
+def test_mean_and_std_pooling_doubles_the_embedding_and_sees_change_in_time():
+    """Two images with the same average but different movement in time: mean pooling of a
+    position-independent feature cannot tell them apart, mean + std pooling can."""
+    torch.manual_seed(0)
+    model = build_backbone("resnet18", width=4, pooling="meanstd").eval()
+    assert model.embedding_dim == 64
+    assert EncoderConfig(backbone="resnet18", width=4, pooling="meanstd").embedding_dim == 64
+    steady = torch.zeros(1, 1, CQT_BINS, 256)
+    moving = steady.clone()
+    moving[..., :128] = 1.0
+    moving[..., 128:] = -1.0
+    with torch.no_grad():
+        out = model(torch.cat([steady, moving]))
+    assert out.shape == (2, 64)
+    assert float(out[0, 32:].abs().max()) < 1e-5  # no change in time: zero spread
+    assert float(out[1, 32:].max()) > 1e-3
+    with pytest.raises(ValueError, match="pooling"):
+        build_backbone("resnet18", pooling="max")
+
+
 def test_backbone_takes_any_number_of_frames():
     model = build_backbone("resnet18", width=4).eval()
     with torch.no_grad():
