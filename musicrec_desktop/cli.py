@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import logging.handlers
 import os
 import pkgutil
 import sys
 from collections.abc import Sequence
 
 from musicrec_desktop import __version__, commands
+from musicrec_desktop.commands._library_args import add_library_choice
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.errors import EXIT_BROKEN_PIPE, EXIT_CANCELLED, MusicrecError, StorageError
+from musicrec_desktop.logs import setup_logging
 from musicrec_desktop.paths import DataDirs
-from musicrec_desktop.settings import options
 
 log = logging.getLogger("musicrec_desktop")
 
@@ -37,58 +37,6 @@ def build_parser() -> argparse.ArgumentParser:
     for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__)):
         module.register(sub)
     return parser
-
-
-def add_library_choice(parser: argparse.ArgumentParser) -> None:
-    """``--db`` and ``--player``: which library this run reads, whatever the settings say.
-
-    ``musicrec library`` takes them after its name too; both land in the same place, and
-    ``argparse.SUPPRESS`` keeps an absent one from undoing the other.
-    """
-    choices = next(f.metadata["choices"] for f in options() if f.name == "player")
-    parser.add_argument("--db", dest="library_db", metavar="PATH", default=argparse.SUPPRESS,
-                        help="read the library from this Strawberry or Clementine database "
-                             "(this run only)")
-    parser.add_argument("--player", dest="library_player", choices=choices,
-                        default=argparse.SUPPRESS,
-                        help="which library to read (this run only; default: the player setting)")
-
-
-def setup_logging(dirs: DataDirs, verbose: int) -> None:
-    root = logging.getLogger()
-    root.setLevel(logging.DEBUG)
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel([logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)])
-    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    root.addHandler(console)
-    try:
-        dirs.logs.mkdir(parents=True, exist_ok=True)
-        logfile = LogFile(dirs.logs / "musicrec.log", maxBytes=5_000_000, backupCount=3,
-                          encoding="utf-8")
-    except OSError as exc:
-        log.warning("no log file in %s: %s", dirs.logs, exc)
-        return
-    logfile.setLevel(logging.DEBUG if verbose else logging.INFO)
-    logfile.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(logfile)
-
-
-class LogFile(logging.handlers.RotatingFileHandler):
-    """The log file. When it cannot be written (a full disk), one line says so and it stops,
-    instead of logging's traceback for every message."""
-
-    failed = False
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if not self.failed:
-            super().emit(record)
-
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
-        self.failed = True
-        exc = sys.exc_info()[1]
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        print(f"musicrec: the log file {self.baseFilename} cannot be written ({reason}); "
-              "no more lines go there", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

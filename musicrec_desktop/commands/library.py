@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from musicrec_desktop.cli import add_library_choice
+from musicrec_desktop.commands._library_args import add_library_choice
 from musicrec_desktop.commands._output import add_json_flag, print_json
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.library.snapshot import DEFAULT_WAIT_S

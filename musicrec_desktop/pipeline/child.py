@@ -93,7 +93,7 @@ def _relay(conn: Connection, child: subprocess.Popen, progress: ProgressCallback
 def _child_main(fd: int) -> int:
     conn = Connection(fd)
     _, factory, kind, dirs, settings, quick, force, device = conn.recv()
-    from musicrec_desktop.cli import setup_logging
+    from musicrec_desktop.logs import setup_logging
 
     setup_logging(dirs, 0)
     token = CancelToken()
