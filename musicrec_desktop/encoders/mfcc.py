@@ -1,10 +1,12 @@
-"""Backend ``dsp``: hand-made features, no learning and no weights, the fast fallback.
+"""Backend ``mfcc``: MFCC statistics, no learning, no weights and no extra package: the fallback
+where bliss-audio (backend ``dsp``) is not installed. It measured below bliss's features on real
+music (same-source precision@10 0.29 against 0.36 on the dev library, see dsp.py).
 
 A chunk's vector is the 104 MFCC statistics of the design study's MFCC row: 26 MFCCs (of a
 64-band Slaney log-mel, 64 ms frames, 32 ms hop) and their frame-to-frame deltas, each
 summarised by its mean and standard deviation over the chunk. The features have very different
 scales (the first MFCC is in the hundreds), so once every song is in, ``refit`` standardises them
-over the library (z-score per feature), which is what the similarities then compare.
+over the library (z-score per feature, ``dsp.standardise``), which the similarities then compare.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from musicrec_desktop.encoders.base import Embedded
+from musicrec_desktop.encoders.dsp import RAW, standardise
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.settings import Settings
 from musicrec_desktop.store.embeddings import EmbeddingStore
@@ -23,7 +26,6 @@ HOP = 512  # 32 ms
 N_MELS = 64
 N_MFCC = 26
 DIMENSION = 4 * N_MFCC  # mean and std of the MFCCs and of their deltas
-RAW = "raw"  # the extra output: unstandardised song features, kept for ``refit``
 FEATURES_VERSION = 1  # raise when the features change, so old vectors are not mixed with new
 
 
@@ -46,8 +48,8 @@ def mfcc_statistics(wave: np.ndarray) -> np.ndarray:
     return np.concatenate([mfcc.mean(1), mfcc.std(1), delta.mean(1), delta.std(1)]).astype(np.float32)
 
 
-class DspBackend:
-    name = "dsp"
+class MfccBackend:
+    name = "mfcc"
     title = "Sound features (MFCC statistics, no learning)"
     needs_training = False
 
@@ -62,7 +64,7 @@ class DspBackend:
 
     @property
     def model_id(self) -> str:
-        return f"dsp-mfcc{DIMENSION}-v{FEATURES_VERSION}"
+        return f"mfcc{DIMENSION}-v{FEATURES_VERSION}"
 
     @property
     def dimension(self) -> int:
@@ -85,12 +87,4 @@ class DspBackend:
         return Embedded(rows, {RAW: rows})
 
     def refit(self, store: EmbeddingStore, model_id: str) -> None:
-        """Rewrites every song's vector as its raw features z-scored over all the model's songs."""
-        raw = store.load_extras(model_id, RAW)
-        if not raw:
-            return
-        keys = sorted(raw)
-        matrix = np.stack([raw[k] for k in keys]).astype(np.float64)
-        std = matrix.std(axis=0)
-        z = (matrix - matrix.mean(axis=0)) / np.where(std > 1e-9, std, 1.0)
-        store.put(model_id, zip(keys, z.astype(np.float32), strict=True))
+        standardise(store, model_id)

@@ -15,11 +15,12 @@ BACKENDS: dict[str, Any] = {
     "moco": "musicrec_desktop.encoders.moco:MocoBackend",
     "musicnn": "musicrec_desktop.encoders.musicnn:MusicnnBackend",
     "dsp": "musicrec_desktop.encoders.dsp:DspBackend",
+    "mfcc": "musicrec_desktop.encoders.mfcc:MfccBackend",
 }
 
 # ``auto`` is decided by measurement on the person's library (``measure.best_backend``); before
 # anything is measured it serves with the first available of these, which need no training.
-FIRST_RUN = ("musicnn", "dsp")
+FIRST_RUN = ("musicnn", "dsp", "mfcc")
 
 
 def encoder_choices() -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""Backend ``dsp``: MFCC statistics of each chunk, z-scored over the library once every song is in."""
+"""Backend ``mfcc``: MFCC statistics of each chunk, z-scored over the library once every song is in."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import sqlite3
 
 import numpy as np
 
-from musicrec_desktop.encoders.dsp import DIMENSION, RAW, DspBackend, mfcc_statistics
+from musicrec_desktop.encoders.dsp import RAW
 from musicrec_desktop.encoders.embed import embed_songs
+from musicrec_desktop.encoders.mfcc import DIMENSION, MfccBackend, mfcc_statistics
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.settings import Settings
 from musicrec_desktop.store.embeddings import EmbeddingStore
@@ -39,12 +40,12 @@ def test_mfcc_statistics_of_tones() -> None:
     assert np.isfinite(mfcc_statistics(np.zeros(100, np.float32))).all()  # shorter than a frame
 
 
-def test_dsp_vectors_are_z_scored_over_the_library(tmp_path) -> None:
-    settings = Settings(encoder="dsp", num_workers=0)
+def test_mfcc_vectors_are_z_scored_over_the_library(tmp_path) -> None:
+    settings = Settings(encoder="mfcc", num_workers=0)
     source, _ = style_library(3, 2, 3.0, ("rock", "electronic", "jazz_classical"))
     dirs = DataDirs.under(tmp_path)
     report = embed_songs(settings, dirs, open_source=lambda: source)
-    assert (report.backend, report.dim, report.embedded, report.model_id) == ("dsp", 104, 9, "dsp-mfcc104-v1")
+    assert (report.backend, report.dim, report.embedded, report.model_id) == ("mfcc", 104, 9, "mfcc104-v1")
     with EmbeddingStore(dirs.embeddings_db) as store:
         raw = store.load_extras(report.model_id, RAW)
     keys = sorted(raw)
@@ -60,26 +61,26 @@ def test_dsp_vectors_are_z_scored_over_the_library(tmp_path) -> None:
 
 
 def test_new_songs_restandardise_the_library(tmp_path) -> None:
-    settings = Settings(encoder="dsp", num_workers=0)
+    settings = Settings(encoder="mfcc", num_workers=0)
     source, _ = style_library(2, 1, 3.0, ("rock", "electronic"))
     dirs = DataDirs.under(tmp_path)
     embed_songs(settings, dirs, open_source=lambda: source)
-    first = stored_vectors(dirs, "dsp-mfcc104-v1")
+    first = stored_vectors(dirs, "mfcc104-v1")
     more, _ = style_library(2, 1, 3.0, ("jazz_classical",), first=10)
     both = MemorySource({**source.songs, **more.songs})
     report = embed_songs(settings, dirs, open_source=lambda: both)
     assert (report.embedded, report.up_to_date) == (2, 4)
-    second = stored_vectors(dirs, "dsp-mfcc104-v1")
+    second = stored_vectors(dirs, "mfcc104-v1")
     assert len(second) == 6
     np.testing.assert_allclose(np.stack(list(second.values())).mean(axis=0), 0, atol=1e-4)
     key = next(iter(first))
     assert np.abs(first[key] - second[key]).max() > 0.05  # re-standardised with the new songs
     again = embed_songs(settings, dirs, open_source=lambda: both)
     assert again.embedded == 0
-    np.testing.assert_array_equal(stored_vectors(dirs, "dsp-mfcc104-v1")[key], second[key])
+    np.testing.assert_array_equal(stored_vectors(dirs, "mfcc104-v1")[key], second[key])
 
 
-def test_dsp_is_always_available(tmp_path) -> None:
-    backend = DspBackend(Settings(), DataDirs.under(tmp_path))
+def test_mfcc_is_always_available(tmp_path) -> None:
+    backend = MfccBackend(Settings(), DataDirs.under(tmp_path))
     backend.load("auto")
     assert backend.unavailable() is None and backend.device == "cpu"
