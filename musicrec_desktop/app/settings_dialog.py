@@ -129,6 +129,14 @@ class SettingsDialog(QDialog):
             self.batch_hint = QLabel(batch_size_hint(gpu_memory_gb()))
             self.batch_hint.setWordWrap(True)
             form.addRow("", self.batch_hint)
+        elif f.name == "encoder":
+            # what auto stands for here and what each backend measured (musicrec backends)
+            from musicrec_desktop.encoders.measure import choice_summary, figures_table
+
+            self.encoder_hint = QLabel(choice_summary(figures_table(self.ctx.settings, self.ctx.dirs),
+                                                      self.ctx.settings.encoder))
+            self.encoder_hint.setWordWrap(True)
+            form.addRow("", self.encoder_hint)
         elif help_text:
             label = QLabel(help_text)
             label.setWordWrap(True)

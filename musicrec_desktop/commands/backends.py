@@ -41,9 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_desktop.encoders.measure import (
-        QUALITY,
         best_backend,
         chance_at_k,
+        choice_headline,
         figures_table,
         measure_backends,
         song_groups,
@@ -66,12 +66,7 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     for r in rows:
         if not r.available:
             print(f"{r.name}: not available: {r.why_not}")
-    if ctx.settings.encoder != "auto":
-        print(f"encoder = {ctx.settings.encoder}; auto would choose {auto}")
-    elif any(getattr(r, q) is not None for r in rows for q in QUALITY):
-        print(f"encoder = auto: {auto}, the best measured")
-    else:
-        print(f"encoder = auto: {auto} until a measurement decides (musicrec backends --measure)")
+    print(f"encoder = {ctx.settings.encoder}: {choice_headline(rows, ctx.settings.encoder)}")
     return 0
 
 

@@ -206,3 +206,31 @@ def best_backend(rows: Sequence[BackendFigures]) -> str | None:
             return max(zip(values, candidates, strict=True), key=lambda pair: pair[0])[1].name
     available = {r.name for r in rows if r.available}
     return next((name for name in FIRST_RUN if name in available), None)
+
+
+def choice_headline(rows: Sequence[BackendFigures], setting: str) -> str:
+    """What the ``encoder`` setting ``setting`` uses here, in one sentence."""
+    auto = best_backend(rows)
+    if setting != "auto":
+        return f"uses {setting}; auto would use {auto}."
+    if any(getattr(r, q) is not None for r in rows for q in QUALITY):
+        return f"auto uses {auto}, the best measured on your library."
+    return f"auto uses {auto} until a measurement decides (no training needed)."
+
+
+def choice_summary(rows: Sequence[BackendFigures], setting: str) -> str:
+    """The headline and what each backend measured here, for the settings dialog."""
+    parts = []
+    for r in rows:
+        if not r.available:
+            parts.append(f"{r.name}: not available")
+        elif not r.model_id:
+            parts.append(f"{r.name}: not embedded yet")
+        else:
+            figures = [f"{label} {value:.2f}" for label, value in (
+                ("rating r", r.rating_pearson), ("album P@10", r.same_album),
+                ("artist P@10", r.same_artist), ("folder P@10", r.same_folder),
+                ("songs/s", r.songs_per_s)) if value is not None]
+            parts.append(f"{r.name}: " + (", ".join(figures) or "not measured yet"))
+    headline = choice_headline(rows, setting)
+    return f"{headline[0].upper()}{headline[1:]} Measured here: " + "; ".join(parts) + "."

@@ -80,4 +80,4 @@ def test_backends_lists_every_backend_with_what_was_measured(data, capsys):
     assert after["auto"] == best and after["encoder"] == "auto"
     assert main(["--data-dir", data, "backends"]) == 0
     text = capsys.readouterr().out
-    assert "folder P@10" in text and f"encoder = auto: {best}, the best measured" in text
+    assert "folder P@10" in text and f"encoder = auto: auto uses {best}, the best measured" in text
