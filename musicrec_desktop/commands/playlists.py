@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_desktop.recommend.service import Recommender, write_playlists
 
-    lists = Recommender.open(ctx).generated_playlists()
+    lists = Recommender.latest(ctx).generated_playlists()
     files = write_playlists(ctx.settings, lists, args.out)
     if args.json:
         print_json({"playlists": {name: len(songs) for name, songs in lists.items()},

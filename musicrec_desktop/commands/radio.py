@@ -41,7 +41,7 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
         return play_radio(ctx, args)
     from musicrec_desktop.recommend.service import Recommender
 
-    recs, session = Recommender.open(ctx).radio(args.seed, args.n or LISTED)
+    recs, session = Recommender.latest(ctx).radio(args.seed, args.n or LISTED)
     show(recs, args.json, {"seed": session.seed_key})
     return 0
 

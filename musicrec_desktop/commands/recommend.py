@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_desktop.recommend.service import Recommender, write_playlists
 
-    recs = Recommender.open(ctx).recommended(args.n, seed=args.seed)
+    recs = Recommender.latest(ctx).recommended(args.n, seed=args.seed)
     files = write_playlists(ctx.settings, {"Recommended": recs}, args.out) if args.out else []
     show(recs, args.json, {"files": [str(f) for f in files]})
     return 0

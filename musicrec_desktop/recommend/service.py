@@ -1,8 +1,10 @@
 """The one entry the tray app and the player companion use: ``Recommender``.
 
-``Recommender.open(ctx)`` reads the library (unless given), the embeddings of the chosen encoder
-backend and the saved recommender the settings choose. Training that recommender is the rating
-stage's job (``train_recommender``); this module never retrains on its own.
+``Recommender.open(ctx, scan)`` joins a library that was read (the pipeline's) with the embeddings
+of the chosen encoder backend and the saved recommender the settings choose;
+``Recommender.latest(ctx)`` first reads the library afresh, for the person's latest ratings.
+Training that recommender is the rating stage's job (``train_recommender``); this module never
+retrains on its own.
 """
 
 from __future__ import annotations
@@ -41,16 +43,6 @@ def index_path(dirs: DataDirs) -> Path:
     return dirs.state / "similarity.faiss"
 
 
-def _scan(settings: Settings, dirs: DataDirs, scan: LibraryScan | None, *, fresh: bool) -> LibraryScan:
-    """``scan`` when given; else a fresh read (which also refreshes the stored library) when the
-    person's latest ratings matter, or the stored library."""
-    from musicrec_desktop.library import current_library, load_library
-
-    if scan is not None:
-        return scan
-    return load_library(settings, dirs) if fresh else current_library(settings, dirs)
-
-
 def _table(settings: Settings, dirs: DataDirs, scan: LibraryScan) -> SongTable:
     """The library's songs with their vectors of the encoder backend the settings choose."""
     from musicrec_desktop.encoders.choice import stored_model_id
@@ -66,13 +58,12 @@ def _categories(settings: Settings):
     return GenreMapper.from_settings(settings).categories
 
 
-def train_recommender(settings: Settings, dirs: DataDirs, scan: LibraryScan | None = None, *,
+def train_recommender(settings: Settings, dirs: DataDirs, scan: LibraryScan, *,
                       progress: ProgressCallback = ignore_progress,
                       cancel: CancelToken | None = None) -> object:
     """Fits the recommender the settings choose on the library's songs, vectors and listening
     history, measures it (the rating model cross-validates; below 30 ratings it falls back to the
     favourites) and saves it under ``dirs.models``; returns its report."""
-    scan = _scan(settings, dirs, scan, fresh=False)
     table = _table(settings, dirs, scan)
     chosen = tastes.chosen_taste(settings)
     history = history_events(dirs.history_db, scan.songs)
@@ -107,12 +98,20 @@ class Recommender:
         self._index: SimilarityIndex | None = None
 
     @classmethod
-    def open(cls, ctx: AppContext, scan: LibraryScan | None = None) -> Recommender:
-        """Over ``scan``, or one fresh read of the library (the latest ratings matter here).
-        ``NotReadyError`` (naming the command to run) when there are no embeddings yet."""
-        table = _table(ctx.settings, ctx.dirs, _scan(ctx.settings, ctx.dirs, scan, fresh=True))
+    def open(cls, ctx: AppContext, scan: LibraryScan) -> Recommender:
+        """Over the library ``scan``. ``NotReadyError`` (naming the command to run) when there are
+        no embeddings or no trained recommender yet."""
+        table = _table(ctx.settings, ctx.dirs, scan)
         taste, report = _taste(ctx, table)
         return cls(ctx, table, taste, report)
+
+    @classmethod
+    def latest(cls, ctx: AppContext) -> Recommender:
+        """Over one fresh read of the library (which also refreshes the stored one): "Play
+        recommended", radio and the commands want the person's latest ratings."""
+        from musicrec_desktop.library import load_library
+
+        return cls.open(ctx, load_library(ctx.settings, ctx.dirs))
 
     @property
     def index(self) -> SimilarityIndex:

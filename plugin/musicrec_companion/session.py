@@ -48,7 +48,7 @@ def run_radio(ctx: Any, *, seed: str | None = None, stop: threading.Event,
     with bus:
         if seed is None:
             require_playing(mpris.now_playing())  # before the recommender loads its model
-        recommender = Recommender.open(ctx)
+        recommender = Recommender.latest(ctx)
         if stop.is_set():  # asked to stop while the recommender loaded: add nothing
             return None, "stopped"
         radio = start_radio(adapter, recommender, seed, batch_size, keep_ahead, on_batch)
@@ -78,7 +78,7 @@ def play_recommended(ctx: Any, *, count: int | None = None, seed: int | None = N
 
     bus, mpris, adapter = open_player(ctx, bus_address, player, env)
     with bus:
-        recommendations = Recommender.open(ctx).recommended(count or ctx.settings.playlist_length, seed)
+        recommendations = Recommender.latest(ctx).recommended(count or ctx.settings.playlist_length, seed)
         songs = [r.song for r in recommendations if r.song.path is not None]
         if not songs:
             raise NotReadyError("no songs to recommend (none with a file on this machine that was not "
@@ -91,7 +91,7 @@ def generated_playlists(ctx: Any, only: Sequence[str] | None = None) -> dict[str
     from musicrec_desktop.recommend.service import Recommender
 
     playlists = {}
-    for name, recommendations in Recommender.open(ctx).generated_playlists().items():
+    for name, recommendations in Recommender.latest(ctx).generated_playlists().items():
         songs = [r.song for r in recommendations if r.song.path is not None]
         if songs and (not only or name in only):
             playlists[name] = songs

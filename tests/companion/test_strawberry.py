@@ -291,7 +291,7 @@ def library_data(music, tmp_path_factory) -> Path:
         store.register_model("test-model", 8)
         store.put("test-model", [(s.key, v / np.linalg.norm(v)) for s, v in zip(songs, vectors, strict=True)])
         store.set_current("test-model")
-    train_recommender(settings, dirs)  # what the pipeline's rating stage leaves
+    train_recommender(settings, dirs, scan_folders(settings.music_folders))  # as the rating stage does
     return root
 
 

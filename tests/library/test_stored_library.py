@@ -68,7 +68,7 @@ def test_recommend_opens_the_player_database_once(odd_db, tmp_path, capsys):
         store.put("test-model", [(s.key, v / np.linalg.norm(v))
                                  for s, v in zip(scan.songs, vectors, strict=True)])
         store.set_current("test-model")
-    train_recommender(settings, dirs)  # reads the stored library: the player's database stays shut
+    train_recommender(settings, dirs, current_library(settings, dirs))  # the stored one: no database read
     _opened.clear()
     _watching.append(True)
     try:
