@@ -149,6 +149,14 @@ class Settings:
     encoder: str = option("auto", "Song encoder", "Training",
                           "What turns a song's sound into a vector; auto chooses one.",
                           choices=encoder_choices)
+    mert_model: str = option("", "MERT model", "Training",
+                             "For the mert encoder (never chosen by auto): a Hugging Face model id "
+                             "such as m-a-p/MERT-v0-public, or a local folder; empty: off.",
+                             advanced=True)
+    mert_download: bool = option(False, "Download the MERT model", "Training",
+                                 "Lets the mert encoder download its model (and run the code that "
+                                 "comes with it) once; off: only a copy already on this machine.",
+                                 advanced=True)
     # Genres
     genre_categories: list[str] = option(list(GENRE_CATEGORIES), "Genre categories", "Genres",
                                          "The labels of the encoder's genre head.")

@@ -194,12 +194,12 @@ def figures_table(settings: Settings, dirs: DataDirs) -> list[BackendFigures]:
 
 
 def best_backend(rows: Sequence[BackendFigures]) -> str | None:
-    """The available, embedded backend with the best quality figure, comparing the first figure
-    of ``QUALITY`` that every such backend has; before any is measured, the first available of
-    ``FIRST_RUN`` (a backend that needs no training serves at once); None when neither exists."""
-    from musicrec_desktop.encoders.registry import FIRST_RUN
+    """The available, embedded backend (not an opt-in one) with the best quality figure, comparing
+    the first figure of ``QUALITY`` that every such backend has; before any is measured, the first
+    available of ``FIRST_RUN`` (needs no training: serves at once); None when neither exists."""
+    from musicrec_desktop.encoders.registry import FIRST_RUN, OPT_IN
 
-    candidates = [r for r in rows if r.available and r.model_id]
+    candidates = [r for r in rows if r.available and r.model_id and r.name not in OPT_IN]
     for figure in QUALITY:
         values = [getattr(r, figure) for r in candidates]
         if candidates and all(v is not None for v in values):

@@ -16,11 +16,14 @@ BACKENDS: dict[str, Any] = {
     "musicnn": "musicrec_desktop.encoders.musicnn:MusicnnBackend",
     "dsp": "musicrec_desktop.encoders.dsp:DspBackend",
     "mfcc": "musicrec_desktop.encoders.mfcc:MfccBackend",
+    "mert": "musicrec_desktop.encoders.mert:MertBackend",
 }
 
 # ``auto`` is decided by measurement on the person's library (``measure.best_backend``); before
 # anything is measured it serves with the first available of these, which need no training.
 FIRST_RUN = ("musicnn", "dsp", "mfcc")
+# Backends only the person chooses, never ``auto`` (they may download, or are too slow on a CPU).
+OPT_IN = ("mert",)
 
 
 def encoder_choices() -> tuple[str, ...]:

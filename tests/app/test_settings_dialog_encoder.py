@@ -16,7 +16,8 @@ def test_the_encoder_choice_shows_the_measured_figures(qtbot, ctx):
     dialog = SettingsDialog(ctx)
     qtbot.addWidget(dialog)
     combo = dialog.editors["encoder"].widget
-    assert [combo.itemText(i) for i in range(combo.count())] == ["auto", "moco", "musicnn", "dsp", "mfcc"]
+    names = [combo.itemText(i) for i in range(combo.count())]
+    assert names == ["auto", "moco", "musicnn", "dsp", "mfcc", "mert"]
     text = dialog.encoder_hint.text()
     assert text.startswith("Auto uses dsp, the best measured on your library.")
     assert "dsp: folder P@10 0.43, songs/s 12.50" in text

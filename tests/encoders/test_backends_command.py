@@ -48,7 +48,8 @@ def test_backends_lists_every_backend_with_what_was_measured(data, capsys):
     capsys.readouterr()
     before = run_json(capsys, "--data-dir", data, "backends", "--json")
     rows = {r["name"]: r for r in before["backends"]}
-    assert set(rows) == {"moco", "musicnn", "dsp", "mfcc"}
+    assert set(rows) == {"moco", "musicnn", "dsp", "mfcc", "mert"}
+    assert rows["mert"]["available"] is False and "off" in rows["mert"]["why_not"]
     assert rows["moco"]["available"] is False and "musicrec train-encoder" in rows["moco"]["why_not"]
     assert rows["dsp"]["available"] is True and rows["dsp"]["disk_bytes"] == 0
     assert all(r["songs"] == 0 and r["same_album"] is None for r in rows.values())
