@@ -15,6 +15,8 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from musicrec_desktop.lifetime import die_with_parent
+
 log = logging.getLogger(__name__)
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -24,7 +26,9 @@ DATA_FOLDER = "chunks"
 
 
 def init_worker(threads: int = 1) -> None:
-    """Runs first in every worker process: one thread per worker, so N workers use N cores."""
+    """Runs first in every worker process: it ends with the build process, and has one thread,
+    so N workers use N cores."""
+    die_with_parent()
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
     # Ctrl+C reaches the whole process group; the build process turns it into a clean cancel.

@@ -30,6 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
+    from musicrec_desktop.pipeline.lock import exclusive_run
+
+    with exclusive_run(ctx):  # `musicrec run` and the tray write the chunk cache too
+        return build(ctx, args)
+
+
+def build(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_desktop.audio.build import build_cache
     from musicrec_desktop.commands.run import ConsoleProgress
 

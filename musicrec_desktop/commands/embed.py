@@ -10,7 +10,7 @@ import sys
 from musicrec_desktop.commands._numbers import worker_count
 from musicrec_desktop.commands._output import add_json_flag, print_json
 from musicrec_desktop.context import AppContext
-from musicrec_desktop.encoders.registry import encoder_choices
+from musicrec_desktop.plugpoints import encoder_choices
 from musicrec_desktop.progress import CancelToken, ignore_progress
 
 ORDER = 35
@@ -35,6 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
+    from musicrec_desktop.pipeline.lock import exclusive_run
+
+    with exclusive_run(ctx):  # `musicrec run` and the tray write the song embeddings too
+        return embed(ctx, args)
+
+
+def embed(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_desktop.commands.run import ConsoleProgress
     from musicrec_desktop.encoders.embed import embed_songs
     from musicrec_desktop.library import current_library

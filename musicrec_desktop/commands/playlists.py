@@ -19,6 +19,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
+    from musicrec_desktop.pipeline.lock import exclusive_run
+
+    with exclusive_run(ctx):  # `musicrec run` and the tray write the playlist files too
+        return write_playlist_files(ctx, args)
+
+
+def write_playlist_files(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_desktop.recommend.service import Recommender, write_playlists
 
     lists = Recommender.latest(ctx).generated_playlists()

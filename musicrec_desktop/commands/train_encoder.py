@@ -38,6 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
+    from musicrec_desktop.pipeline.lock import exclusive_run
+
+    with exclusive_run(ctx):  # `musicrec run` and the tray write the encoder too
+        return train(ctx, args)
+
+
+def train(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_desktop.commands.run import ConsoleProgress
     from musicrec_desktop.model.train import train_encoder
 

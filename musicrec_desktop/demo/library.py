@@ -35,6 +35,7 @@ from musicrec_desktop.demo.catalog import DemoSong, plan_catalog, simulate_liste
 from musicrec_desktop.demo.strawberry import write_strawberry_db
 from musicrec_desktop.demo.styles import render_song
 from musicrec_desktop.errors import AudioError
+from musicrec_desktop.lifetime import die_with_parent
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.progress import CancelToken, ProgressCallback, RateMeter, ignore_progress
 
@@ -198,7 +199,7 @@ def _write_songs(music: Path, catalog: list[DemoSong], sample_rate: int | None, 
     context = multiprocessing.get_context("spawn")
     pending: dict[Future, DemoSong] = {}
     queue = list(reversed(todo))
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent) as pool:
         try:
             while queue or pending:
                 while queue and len(pending) < 2 * workers:  # a short queue so cancel is quick

@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import Dataset
 
 from musicrec_desktop.constants import CQT_HOP, SAMPLE_RATE
+from musicrec_desktop.lifetime import die_with_parent
 from musicrec_desktop.model.augment import MIXUP_P, augment_view
 
 
@@ -198,7 +199,9 @@ class ChunkCropDataset(Dataset):
 
 
 def worker_init(_: int) -> None:
-    """Loader workers decode and augment with numpy; torch threads in them would fight the model."""
+    """Loader workers end with their parent, and decode and augment with numpy (torch threads in
+    them would fight the model)."""
+    die_with_parent()
     torch.set_num_threads(1)
 
 
