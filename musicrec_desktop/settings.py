@@ -22,10 +22,9 @@ from typing import Any
 
 import tomli_w
 
-from musicrec_desktop.encoders.registry import encoder_choices
 from musicrec_desktop.errors import MusicrecError, SettingsError, StorageError
 from musicrec_desktop.files import write_text_atomic
-from musicrec_desktop.recommend.recommenders import recommender_choices
+from musicrec_desktop.plugpoints import encoder_choices, recommender_choices
 
 log = logging.getLogger(__name__)
 

@@ -66,7 +66,7 @@ class MapData:
 def load_map(ctx: AppContext) -> MapData:
     """Reads the library and the chosen encoder's embeddings (and its genre predictions, when it
     stores them) and works out the map."""
-    from musicrec_desktop.encoders.choice import chosen_name
+    from musicrec_desktop.errors import NotReadyError
     from musicrec_desktop.library import current_library
     from musicrec_desktop.recommend.predictions import read_predictions
     from musicrec_desktop.store.embeddings import EmbeddingStore
@@ -74,8 +74,9 @@ def load_map(ctx: AppContext) -> MapData:
     if not ctx.dirs.embeddings_db.exists():
         return MapData.empty()
     with EmbeddingStore(ctx.dirs.embeddings_db) as store:
-        model = store.current_model(chosen_name(ctx.settings, store))
-        if model is None:
+        try:
+            model = store.chosen_model(ctx.settings.encoder)  # the vectors the recommendations read
+        except NotReadyError:
             return MapData.empty()
         keys, vectors = store.load(model)
         head = store.load_extras(model, "genres")  # the encoder's genre head, song key -> C scores

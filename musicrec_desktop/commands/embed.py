@@ -10,7 +10,7 @@ import sys
 from musicrec_desktop.commands._numbers import worker_count
 from musicrec_desktop.commands._output import add_json_flag, print_json
 from musicrec_desktop.context import AppContext
-from musicrec_desktop.encoders.registry import encoder_choices
+from musicrec_desktop.plugpoints import encoder_choices
 from musicrec_desktop.progress import CancelToken, ignore_progress
 
 ORDER = 35

@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 
 from musicrec_desktop.encoders.base import EncoderBackend
-from musicrec_desktop.encoders.registry import AUTO, BACKENDS, FIRST_RUN, encoder_choices
-from musicrec_desktop.errors import NotReadyError, SettingsError
+from musicrec_desktop.errors import SettingsError
 from musicrec_desktop.paths import DataDirs
+from musicrec_desktop.plugpoints import AUTO, ENCODER_BACKENDS, FIRST_RUN, chosen_encoder, encoder_choices
 from musicrec_desktop.settings import Settings
 from musicrec_desktop.store.embeddings import EmbeddingStore
 
@@ -15,7 +15,7 @@ from musicrec_desktop.store.embeddings import EmbeddingStore
 def backend_class(name: str) -> type[EncoderBackend]:
     """The class of backend ``name``; SettingsError for an unknown name (``auto`` is not a class:
     ``chosen_name`` and ``open_backend`` resolve it)."""
-    entry = BACKENDS.get(name)
+    entry = ENCODER_BACKENDS.get(name)
     if entry is None:
         raise SettingsError("encoder", name, "one of " + ", ".join(encoder_choices()))
     if isinstance(entry, str):
@@ -33,7 +33,7 @@ def open_backend(settings: Settings, dirs: DataDirs) -> EncoderBackend:
     if dirs.embeddings_db.exists():
         with EmbeddingStore(dirs.embeddings_db) as store:
             decided = store.auto_encoder()
-        if decided in BACKENDS:
+        if decided in ENCODER_BACKENDS:
             backend = backend_class(decided)(settings, dirs)
             if backend.unavailable() is None:
                 return backend
@@ -47,7 +47,7 @@ def first_run_choice(settings: Settings, dirs: DataDirs) -> str:
     """Before anything is measured: the first available backend of ``FIRST_RUN`` (no training, so
     it serves at once), else the trained encoder."""
     for name in (*FIRST_RUN, "moco"):
-        if name in BACKENDS and backend_class(name)(settings, dirs).unavailable() is None:
+        if name in ENCODER_BACKENDS and backend_class(name)(settings, dirs).unavailable() is None:
             return name
     return "moco"
 
@@ -55,20 +55,4 @@ def first_run_choice(settings: Settings, dirs: DataDirs) -> str:
 def chosen_name(settings: Settings, store: EmbeddingStore | None = None) -> str:
     """The backend whose vectors the later stages read: the setting, or with ``auto`` the choice
     kept in ``store`` (made by ``open_backend`` and by ``measure.measure_backends``)."""
-    if settings.encoder != AUTO:
-        return backend_class(settings.encoder).name
-    decided = store.auto_encoder() if store is not None else None
-    return decided if decided in BACKENDS else FIRST_RUN[0]
-
-
-def stored_model_id(settings: Settings, store: EmbeddingStore) -> str:
-    """The model id of the chosen backend's latest complete set of vectors in ``store``.
-
-    Raises NotReadyError (naming the command) when that backend has embedded nothing yet.
-    """
-    name = chosen_name(settings, store)
-    model_id = store.current_model(name)
-    if model_id is None:
-        raise NotReadyError(f"{store.path}: no song embeddings of the {name} encoder yet; "
-                            "run `musicrec embed` first")
-    return model_id
+    return chosen_encoder(settings.encoder, store.auto_encoder() if store is not None else None)

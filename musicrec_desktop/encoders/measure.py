@@ -108,11 +108,11 @@ def measure_backends(settings: Settings, dirs: DataDirs, songs: Sequence[Song],
                      names: Sequence[str] | None = None, *, rating: bool = True) -> dict[str, dict]:
     """Measures the quality of every backend (of ``names``) that has vectors, on the library's
     songs they all have, and keeps the figures in the store. Returns name -> figures."""
-    from musicrec_desktop.encoders.registry import BACKENDS
+    from musicrec_desktop.plugpoints import ENCODER_BACKENDS
 
     if not dirs.embeddings_db.exists():
         return {}
-    results = _measure(settings, dirs, songs, names or list(BACKENDS), rating)
+    results = _measure(settings, dirs, songs, names or list(ENCODER_BACKENDS), rating)
     choice = best_backend(figures_table(settings, dirs))
     if choice is not None:
         with EmbeddingStore(dirs.embeddings_db) as store:
@@ -166,12 +166,12 @@ def rating_pearson(settings: Settings, songs: list[Song], vectors: np.ndarray, m
 def figures_table(settings: Settings, dirs: DataDirs) -> list[BackendFigures]:
     """Every backend with what is known of it here: available or why not, size, stored figures."""
     from musicrec_desktop.encoders.choice import backend_class
-    from musicrec_desktop.encoders.registry import BACKENDS
+    from musicrec_desktop.plugpoints import ENCODER_BACKENDS
 
     store = EmbeddingStore(dirs.embeddings_db) if dirs.embeddings_db.exists() else None
     rows = []
     try:
-        for name in BACKENDS:
+        for name in ENCODER_BACKENDS:
             cls = backend_class(name)
             backend = cls(settings, dirs)
             why_not = backend.unavailable()
@@ -197,7 +197,7 @@ def best_backend(rows: Sequence[BackendFigures]) -> str | None:
     """The available, embedded backend (not an opt-in one) with the best quality figure, comparing
     the first figure of ``QUALITY`` that every such backend has; before any is measured, the first
     available of ``FIRST_RUN`` (needs no training: serves at once); None when neither exists."""
-    from musicrec_desktop.encoders.registry import FIRST_RUN, OPT_IN
+    from musicrec_desktop.plugpoints import FIRST_RUN, OPT_IN
 
     candidates = [r for r in rows if r.available and r.model_id and r.name not in OPT_IN]
     for figure in QUALITY:

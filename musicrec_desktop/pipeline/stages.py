@@ -107,7 +107,7 @@ class EncoderStage(Stage):
         the trained encoder all the same where training is affordable (a GPU, not the quick CPU
         run) or "Rebuild model" asks for it: it then competes by measurement (``EmbedStage``)."""
         from musicrec_desktop.encoders.choice import backend_class, open_backend
-        from musicrec_desktop.encoders.registry import AUTO
+        from musicrec_desktop.plugpoints import AUTO
 
         backend = open_backend(ctx.settings, ctx.dirs)
         if backend.needs_training or ctx.settings.encoder != AUTO:
@@ -185,11 +185,11 @@ class EmbedStage(Stage):
         """With ``auto``: the trained backends that are trained here but not serving, so that
         they are embedded too and measured against the one serving."""
         from musicrec_desktop.encoders.choice import backend_class
-        from musicrec_desktop.encoders.registry import AUTO, BACKENDS
+        from musicrec_desktop.plugpoints import AUTO, ENCODER_BACKENDS
 
         if ctx.settings.encoder != AUTO:
             return []
-        return [name for name in BACKENDS if name != serving and backend_class(name).needs_training
+        return [name for name in ENCODER_BACKENDS if name != serving and backend_class(name).needs_training
                 and backend_class(name)(ctx.settings, ctx.dirs).unavailable() is None]
 
 

@@ -45,12 +45,10 @@ def index_path(dirs: DataDirs) -> Path:
 
 def _table(settings: Settings, dirs: DataDirs, scan: LibraryScan) -> SongTable:
     """The library's songs with their vectors of the encoder backend the settings choose."""
-    from musicrec_desktop.encoders.choice import stored_model_id
-
     if not dirs.embeddings_db.exists():
         raise NotReadyError(f"no song embeddings yet; run `{EMBED_COMMAND}` first")
     with EmbeddingStore(dirs.embeddings_db) as store:
-        return SongTable.from_store(scan.songs, store, stored_model_id(settings, store))
+        return SongTable.from_store(scan.songs, store, store.chosen_model(settings.encoder))
 
 
 def _categories(settings: Settings):

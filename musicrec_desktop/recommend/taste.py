@@ -20,8 +20,8 @@ import numpy as np
 
 from musicrec_desktop.errors import ModelError, SettingsError
 from musicrec_desktop.library.song import Song
+from musicrec_desktop.plugpoints import RECOMMENDERS, chosen_recommender
 from musicrec_desktop.progress import CancelToken, ProgressCallback
-from musicrec_desktop.recommend.recommenders import RECOMMENDERS, recommender_choices, resolve
 from musicrec_desktop.recommend.table import SongTable
 from musicrec_desktop.settings import Settings
 
@@ -109,9 +109,7 @@ class TasteModel(Protocol):
 
 def taste_class(name: str) -> type[TasteModel]:
     """The recommender called ``name`` (``auto`` resolved); SettingsError for an unknown one."""
-    entry = RECOMMENDERS.get(resolve(name))
-    if entry is None:
-        raise SettingsError("recommender", name, "one of " + ", ".join(recommender_choices()))
+    entry = RECOMMENDERS[chosen_recommender(name)]
     if isinstance(entry, str):
         module, _, attribute = entry.partition(":")
         return getattr(importlib.import_module(module), attribute)

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from musicrec_desktop.errors import NotReadyError
+from musicrec_desktop.plugpoints import AUTO, chosen_encoder
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
     model_id TEXT PRIMARY KEY,
@@ -91,6 +94,22 @@ class EmbeddingStore:
                 "SELECT 1 FROM meta WHERE key LIKE 'current_model:%'").fetchone():
             return self._meta(LEGACY_CURRENT)  # a store written before there were backends
         return found
+
+    def chosen_model(self, encoder: str) -> str:
+        """The model id of the latest complete vectors of the backend the ``encoder`` setting
+        chooses (under ``auto``, the one decided here). ``NotReadyError`` naming the command when
+        that backend has embedded nothing yet."""
+        decided = self.auto_encoder()
+        name = chosen_encoder(encoder, decided)
+        model_id = self.current_model(name)
+        if model_id is None and encoder == AUTO and decided is None:
+            # Nothing decided for ``auto`` yet, as in a store written before there were several
+            # backends: the vectors embedded last serve until a backend is chosen.
+            model_id = self.current_model()
+        if model_id is None:
+            raise NotReadyError(f"{self.path}: no song embeddings of the {name} encoder yet; "
+                                "run `musicrec embed` first")
+        return model_id
 
     def auto_encoder(self) -> str | None:
         """The backend the ``auto`` encoder setting stands for here (``encoders.choice``)."""

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from musicrec_desktop.encoders import measure
-from musicrec_desktop.encoders.choice import chosen_name, open_backend, stored_model_id
+from musicrec_desktop.encoders.choice import chosen_name, open_backend
 from musicrec_desktop.encoders.measure import (
     BackendFigures,
     best_backend,
@@ -91,7 +91,7 @@ def test_auto_first_run_choice_is_kept_in_the_store(tmp_path, monkeypatch) -> No
     with EmbeddingStore(dirs.embeddings_db) as store:
         assert store.auto_encoder() == expected and chosen_name(settings, store) == expected
         with pytest.raises(NotReadyError, match=f"no song embeddings of the {expected} encoder"):
-            stored_model_id(settings, store)
+            store.chosen_model(settings.encoder)
         store.set_auto_encoder("dsp")  # as a measurement decides
         assert chosen_name(settings, store) == "dsp"
         assert chosen_name(settings.replace(encoder="moco"), store) == "moco"  # the setting wins

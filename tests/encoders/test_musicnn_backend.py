@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from musicrec_desktop.encoders.choice import open_backend, stored_model_id
+from musicrec_desktop.encoders.choice import open_backend
 from musicrec_desktop.encoders.embed import embed_songs
 from musicrec_desktop.encoders.musicnn import MusicnnBackend
 from musicrec_desktop.errors import NotReadyError
@@ -40,7 +40,7 @@ def test_musicnn_songs_are_embedded_with_their_tags(installed, tmp_path):
     assert (report.backend, report.dim, report.embedded) == ("musicnn", 200, 4)
     assert report.model_id == "musicnn-0.1.0-MSD_musicnn-port1"
     with EmbeddingStore(dirs.embeddings_db) as store:
-        assert stored_model_id(settings, store) == report.model_id
+        assert store.chosen_model(settings.encoder) == report.model_id
         keys, _ = store.load(report.model_id)
         tags = store.load_extras(report.model_id, "tags")
     assert sorted(keys) == sorted(source.songs) and set(tags) == set(keys)

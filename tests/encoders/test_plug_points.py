@@ -10,12 +10,12 @@ import pytest
 
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.encoders.base import Embedded, EncoderBackend
-from musicrec_desktop.encoders.choice import open_backend, stored_model_id
+from musicrec_desktop.encoders.choice import open_backend
 from musicrec_desktop.encoders.embed import embed_songs
-from musicrec_desktop.encoders.registry import BACKENDS
 from musicrec_desktop.errors import NotReadyError, SettingsError
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.pipeline import EncoderStage, PipelineState
+from musicrec_desktop.plugpoints import ENCODER_BACKENDS
 from musicrec_desktop.progress import CancelToken, ignore_progress
 from musicrec_desktop.settings import Settings
 from musicrec_desktop.store.embeddings import EmbeddingStore
@@ -54,7 +54,7 @@ class ToyBackend:
 
 @pytest.fixture
 def toy(monkeypatch):
-    monkeypatch.setitem(BACKENDS, "toy", ToyBackend)  # the one registry line a new backend adds
+    monkeypatch.setitem(ENCODER_BACKENDS, "toy", ToyBackend)  # the one registry line a new backend adds
     return Settings(encoder="toy", num_workers=0, device="cpu")
 
 
@@ -76,9 +76,9 @@ def test_toy_backend_embeds_songs_into_the_store_under_its_own_model_id(toy, tmp
     with EmbeddingStore(dirs.embeddings_db) as store:
         assert store.current_model("toy") == "toy-v1"
         assert store.current_model("moco") is None  # the trained encoder's readers see nothing
-        assert stored_model_id(toy, store) == "toy-v1"
+        assert store.chosen_model(toy.encoder) == "toy-v1"
         with pytest.raises(NotReadyError, match="moco"):
-            stored_model_id(toy.replace(encoder="moco"), store)
+            store.chosen_model("moco")
         keys, vectors = store.load("toy-v1", as_stored=True)
         loudness = store.load_extras("toy-v1", "loudness")
     key = keys[0]

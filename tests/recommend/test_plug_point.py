@@ -9,8 +9,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from musicrec_desktop.plugpoints import RECOMMENDERS
 from musicrec_desktop.recommend.evaluate import evaluate
-from musicrec_desktop.recommend.recommenders import RECOMMENDERS
 from musicrec_desktop.recommend.service import Recommender, train_recommender
 from musicrec_desktop.recommend.table import SongTable
 from musicrec_desktop.recommend.taste import TasteModel, TasteReport, TasteView, model_path
