@@ -24,6 +24,7 @@ import numpy as np
 from scipy import stats
 
 from musicrec_desktop.progress import CancelToken, ProgressCallback, RateMeter, ignore_progress
+from musicrec_desktop.recommend.rating_config import RatingConfig
 from musicrec_desktop.recommend.regressors import (
     FAMILIES,
     KNN,
@@ -43,23 +44,6 @@ log = logging.getLogger(__name__)
 
 MIN_RATINGS = 30
 FAVOURITES = 25  # songs whose mean embedding stands for the taste in the fallback
-
-
-@dataclass(frozen=True)
-class RatingConfig:
-    epochs: int = 20  # settings.rating_epochs
-    hidden: int = 64  # small: a few hundred ratings cannot support a wide layer
-    dropout: float = 0.3  # on the input too, so no single embedding dimension dominates
-    learning_rate: float = 1e-3
-    weight_decay: float = 1e-2
-    batch_size: int = 32
-    folds: int = 5  # k-fold cross-validation for the report
-    knn_k: int = 10  # neighbours of the k-NN baseline
-    seed: int = 1234
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RatingConfig:
-        return cls(epochs=settings.rating_epochs, seed=settings.seed)
 
 
 WITH_IMPLICIT = "embeddings + implicit signals"

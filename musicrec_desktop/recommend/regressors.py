@@ -18,7 +18,7 @@ import numpy as np
 from musicrec_desktop.progress import CancelToken
 
 if TYPE_CHECKING:
-    from musicrec_desktop.recommend.rating import RatingConfig
+    from musicrec_desktop.recommend.rating_config import RatingConfig
 
 RIDGE, KNN, MLP = "ridge", "k-NN", "MLP"
 FAMILIES = (RIDGE, KNN, MLP)
