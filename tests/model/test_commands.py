@@ -55,12 +55,14 @@ def test_train_and_embed_commands_on_a_music_folder(tmp_path, music, capsys):
     assert trained["epochs_run"] == 2 and trained["step"] >= 2
     assert trained["songs_trained"] + trained["songs_heldout"] == 8
     assert trained["model_id"].startswith("resnet18-")
-    embedded = run_json(capsys, "--data-dir", str(data), "embed", "--device", "cpu", "--json")
+    # the trained encoder's vectors by name: with encoder = auto, embed fills auto's choice
+    embedded = run_json(capsys, "--data-dir", str(data), "embed", "--backend", "moco", "--device", "cpu",
+                        "--json")
     assert (embedded["embedded"], embedded["dim"], embedded["model_id"]) == (8, 512, trained["model_id"])
     with EmbeddingStore(dirs.embeddings_db) as store:
         assert store.current_model() == trained["model_id"]
         assert len(store.keys(trained["model_id"])) == 8
-    again = run_json(capsys, "--data-dir", str(data), "embed", "--json")
+    again = run_json(capsys, "--data-dir", str(data), "embed", "--backend", "moco", "--json")
     assert (again["embedded"], again["up_to_date"]) == (0, 8)
     # A finished run resumed with the same number of epochs has nothing left to do.
     resumed = run_json(capsys, "--data-dir", str(data), "train-encoder", "--resume", "--json")
