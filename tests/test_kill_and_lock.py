@@ -112,6 +112,8 @@ def test_a_run_killed_while_training_leaves_no_loader_and_no_lock(tmp_path):
     data = library(tmp_path, songs=8, seconds=12.0)
     built = musicrec(data, "build-cache", "--workers", "0")
     assert built.returncode == 0, built.stderr
+    # the trained encoder by name: with encoder = auto a quick CPU run trains nothing
+    assert musicrec(data, "config", "set", "encoder", "moco").returncode == 0
     workers = kill_when_it_has_workers(start(data, "run", "--quick"), 2, timeout=120)
     try:
         assert wait_for(lambda: lock_is_free(data), GONE_S), "the lock is still held"
