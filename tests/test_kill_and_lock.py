@@ -126,6 +126,24 @@ def test_a_run_killed_while_training_leaves_no_loader_and_no_lock(tmp_path):
     assert list((DataDirs.under(data).models / "encoder").glob(".checkpoint-*.tmp")) == []
 
 
+@pytest.mark.slow
+def test_embed_killed_leaves_no_loader_and_the_next_embed_runs(tmp_path):
+    """The encoder that needs no training (encoder = auto), so embedding starts at once."""
+    data = library(tmp_path, songs=8, seconds=12.0)
+    built = musicrec(data, "build-cache", "--workers", "0")
+    assert built.returncode == 0, built.stderr
+    workers = kill_when_it_has_workers(start(data, "embed", "--workers", "2"), 2, timeout=120)
+    try:
+        assert wait_for(lambda: not any(running(p) for p in workers), GONE_S), \
+            [p for p in workers if running(p)]
+        assert lock_is_free(data)
+    finally:
+        reap(workers)
+    again = musicrec(data, "embed", "--workers", "0", "--json")
+    assert again.returncode == 0, again.stderr
+    assert '"embedded"' in again.stdout
+
+
 HOLD_LOCK = textwrap.dedent("""
     import os, subprocess, sys, time
     from musicrec_desktop.context import AppContext
