@@ -46,9 +46,11 @@ def build(ctx: AppContext, args: argparse.Namespace) -> int:
 
         scan = scan_folders(args.folder)
     else:
-        from musicrec_desktop.library import current_library
+        from musicrec_desktop.library import load_library
 
-        scan = current_library(ctx.settings, ctx.dirs)
+        # A fresh read (it refreshes the stored library): songs that left the library, or whose
+        # drive is away, are told apart only by reading it now.
+        scan = load_library(ctx.settings, ctx.dirs)
     progress = ConsoleProgress(sys.stderr) if sys.stderr.isatty() else ignore_progress
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())

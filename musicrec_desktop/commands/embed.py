@@ -44,10 +44,10 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
 def embed(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_desktop.commands.run import ConsoleProgress
     from musicrec_desktop.encoders.embed import embed_songs
-    from musicrec_desktop.library import current_library
+    from musicrec_desktop.library import load_library
 
     ctx.dirs.create()
-    songs = current_library(ctx.settings, ctx.dirs).local_songs
+    songs = load_library(ctx.settings, ctx.dirs).local_songs  # fresh: new songs get their vectors
     progress = ConsoleProgress(sys.stderr) if sys.stderr.isatty() else ignore_progress
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
