@@ -80,6 +80,15 @@ def load_map(ctx: AppContext) -> MapData:
             return MapData.empty()
         keys, vectors = store.load(model)
         head = store.load_extras(model, "genres")  # the encoder's genre head, song key -> C scores
+        tags = store.load_extras(model, "tags")  # MusiCNN's 50 tag probabilities, song key -> 50
+    mapper = GenreMapper.from_settings(ctx.settings)
+    if not head and tags:  # a pretrained tagger: its genre words through the person's genre mapping
+        from musicrec_desktop.musicnn.tags import tag_genres
+
+        keys_with_tags = list(tags)
+        scores_of = tag_genres(np.stack([tags[k] for k in keys_with_tags]), mapper.categories,
+                               mapper.category_names)
+        head = dict(zip(keys_with_tags, scores_of, strict=True))
     by_key = current_library(ctx.settings, ctx.dirs).by_key()
     known = [i for i, k in enumerate(keys) if k in by_key]
     if len(known) > MAX_MAP_SONGS:
@@ -88,8 +97,7 @@ def load_map(ctx: AppContext) -> MapData:
     scores = None
     if head and all(s.key in head for s in songs):
         scores = np.stack([head[s.key] for s in songs])
-    return map_data(songs, vectors[known], GenreMapper.from_settings(ctx.settings), scores,
-                    read_predictions(ctx.dirs))
+    return map_data(songs, vectors[known], mapper, scores, read_predictions(ctx.dirs))
 
 
 def map_data(songs: list[Song], vectors: np.ndarray, mapper: GenreMapper,

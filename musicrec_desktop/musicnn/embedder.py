@@ -8,8 +8,9 @@ import numpy as np
 import torch
 
 from musicrec_desktop.musicnn.mel import LogMel, patches
-from musicrec_desktop.musicnn.network import EMBEDDING_DIM, MSD_TAGS, MusiCNN
+from musicrec_desktop.musicnn.network import EMBEDDING_DIM, MusiCNN
 from musicrec_desktop.musicnn.package import checkpoint_prefix
+from musicrec_desktop.musicnn.tags import MSD_TAGS
 from musicrec_desktop.musicnn.tf_checkpoint import TFCheckpoint
 
 PATCHES_PER_FORWARD = 32  # bounds memory: the 7x38 timbral maps take ~9 MB per patch

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from musicrec_desktop.musicnn.mel import N_MELS
+from musicrec_desktop.musicnn.tags import MSD_TAGS
 from musicrec_desktop.musicnn.tf_checkpoint import CheckpointError, TFCheckpoint
 
 EPSILON = 1e-3  # tf.compat.v1.layers.batch_normalization's default
@@ -26,15 +27,6 @@ EMBEDDING_DIM = 200  # the penultimate dense layer
 FRONTEND_DIM = 2 * TIMBRAL_FILTERS + 3 * TEMPORAL_FILTERS  # 561
 POOLED_DIM = FRONTEND_DIM + 3 * MIDEND_FILTERS  # 753
 
-# musicnn's 50 Million Song Dataset tags (configuration.MSD_LABELS), in output order.
-MSD_TAGS = (
-    "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
-    "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock",
-    "soul", "indie rock", "Mellow", "electronica", "80s", "folk", "90s", "chill", "instrumental",
-    "punk", "oldies", "blues", "hard rock", "ambient", "acoustic", "experimental", "female vocalist",
-    "guitar", "Hip-Hop", "70s", "party", "country", "easy listening", "sexy", "catchy", "funk",
-    "electro", "heavy metal", "Progressive rock", "60s", "rnb", "indie pop", "sad", "House", "happy",
-)
 
 
 def _norm(channels: int) -> nn.BatchNorm1d:

@@ -15,7 +15,7 @@ from musicrec_desktop.encoders.musicnn import MusicnnBackend
 from musicrec_desktop.errors import NotReadyError
 from musicrec_desktop.musicnn import package
 from musicrec_desktop.musicnn.embedder import MusiCNNEmbedder
-from musicrec_desktop.musicnn.network import MSD_TAGS
+from musicrec_desktop.musicnn.tags import MSD_TAGS
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.settings import Settings
 from musicrec_desktop.store.embeddings import EmbeddingStore
