@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 K = 10
 MIN_QUERIES = 10  # fewer songs with a group-mate: the proxy is not measured
+MAX_QUERIES = 2000  # songs asked per figure: a random sample of them bounds the time on big libraries
 BLOCK = 2048  # query rows per similarity block (memory: BLOCK x songs floats)
 # The order the quality figures are compared in: the first one every candidate has decides.
 QUALITY = ("rating_pearson", "same_album", "same_artist", "same_folder")
@@ -83,6 +84,8 @@ def precision_at_k(vectors: np.ndarray, groups: Sequence[str | None], k: int = K
     queries = np.array([i for i, g in enumerate(groups) if g is not None and sizes[g] > 1])
     if len(queries) < MIN_QUERIES or n <= k:
         return None
+    if len(queries) > MAX_QUERIES:  # the same sample for every backend: comparable figures
+        queries = np.sort(np.random.default_rng(0).choice(queries, MAX_QUERIES, replace=False))
     index = {g: i for i, g in enumerate(sizes)}
     codes = np.array([index[g] if g is not None else -1 for g in groups])
     hits = []

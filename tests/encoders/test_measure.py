@@ -122,3 +122,14 @@ def test_measure_backends_keeps_figures_and_the_choice(tmp_path) -> None:
     assert rows["musicnn"].same_artist == results["musicnn"]["same_artist"]
     assert rows["musicnn"].songs == 30 and rows["musicnn"].measured_songs == 30
     assert rows["moco"].model_id is None and rows["moco"].available is False
+
+
+def test_a_big_library_is_measured_on_a_sample_of_songs(monkeypatch) -> None:
+    rng = np.random.default_rng(3)
+    groups = [f"g{i % 40}" for i in range(4000)]
+    vectors = unit(np.eye(40)[[i % 40 for i in range(4000)]] * 3 + rng.standard_normal((4000, 40)))
+    full = precision_at_k(vectors, groups)
+    monkeypatch.setattr(measure, "MAX_QUERIES", 500)
+    sampled = precision_at_k(vectors, groups)
+    assert sampled != full and abs(sampled - full) < 0.05  # an estimate from 500 of 4000 songs
+    assert precision_at_k(vectors, groups) == sampled  # the same sample every time
