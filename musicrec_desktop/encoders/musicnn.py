@@ -1,8 +1,9 @@
 """Backend ``musicnn``: the pretrained MusiCNN (Million Song Dataset tags), no training needed.
 
-A chunk's vector is the mean of MusiCNN's 200-d penultimate layer over its 3 s patches; its 50 tag
-probabilities (genre and mood words, ``musicnn.network.MSD_TAGS``) are kept as the extra output
-"tags", so genre playlists, the map and text search can use them for untagged songs. The weights
+A chunk's vector is the mean of MusiCNN's 200-d penultimate layer over its 3 s patches (every
+third: ``PATCH_STRIDE``); its 50 tag probabilities (genre and mood words, ``musicnn.tags``) are
+kept as the extra output "tags", so genre playlists, the map and text search can use them for
+untagged songs. The weights
 come from the musicnn 0.1.0 wheel (``musicnn.package``), read without TensorFlow.
 """
 
@@ -20,6 +21,9 @@ from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.settings import Settings
 
 PORT_VERSION = 1  # raise when the port's output changes, so old vectors are not mixed with new
+# Every third 3 s patch of a chunk (4 of 30 s): on the dev library (199 songs, 8 sources) the
+# same-source precision@10 was 0.455 with them against 0.452 with all ten, at 2.5 times the speed.
+PATCH_STRIDE = 3
 
 
 class MusicnnBackend:
@@ -44,13 +48,14 @@ class MusicnnBackend:
         from musicrec_desktop.model.device import resolve_device
         from musicrec_desktop.musicnn.embedder import MusiCNNEmbedder
 
-        self._embedder = MusiCNNEmbedder(resolve_device(self.settings.device if device == "auto" else device))
+        self._embedder = MusiCNNEmbedder(resolve_device(self.settings.device if device == "auto" else device),
+                                         patch_stride=PATCH_STRIDE)
 
     @property
     def model_id(self) -> str:
         from musicrec_desktop.musicnn.package import MODEL, VERSION
 
-        return f"musicnn-{VERSION}-{MODEL}-port{PORT_VERSION}"
+        return f"musicnn-{VERSION}-{MODEL}-port{PORT_VERSION}-every{PATCH_STRIDE}"
 
     @property
     def dimension(self) -> int:

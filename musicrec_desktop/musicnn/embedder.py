@@ -20,12 +20,14 @@ class MusiCNNEmbedder:
     """``features, tags = MusiCNNEmbedder(device)(waves)``: one row per wave.
 
     waves: (n_i,) float32 mono 16 kHz each, any length (shorter than 3 s: repeated to 3 s).
-    features: N x 200 float32, the mean of the penultimate layer over the wave's whole 3 s patches;
+    features: N x 200 float32, the mean of the penultimate layer over the wave's whole 3 s patches
+    (every ``patch_stride``-th of them);
     tags: N x 50 float32, the mean tag probabilities (``network.MSD_TAGS`` order).
     """
 
-    def __init__(self, device: torch.device, prefix: str | None = None) -> None:
+    def __init__(self, device: torch.device, prefix: str | None = None, patch_stride: int = 1) -> None:
         self.device = device
+        self.patch_stride = patch_stride  # 1: every patch, as musicnn; n: every n-th, from the first
         self.network = MusiCNN()
         self.network.load_weights(TFCheckpoint(prefix or checkpoint_prefix()))
         self.network.to(device).eval()
@@ -37,7 +39,7 @@ class MusiCNNEmbedder:
         for i, wave in enumerate(waves):
             mel = self.log_mel(torch.as_tensor(np.ascontiguousarray(wave), dtype=torch.float32,
                                                device=self.device)[None])[0]
-            wave_patches = patches(mel)  # P_i x 187 x 96
+            wave_patches = patches(mel)[::self.patch_stride]  # P_i x 187 x 96
             pieces.append(wave_patches)
             owners += [i] * wave_patches.shape[0]
         if not pieces:

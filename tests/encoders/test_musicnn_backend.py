@@ -11,7 +11,7 @@ import torch
 
 from musicrec_desktop.encoders.choice import open_backend
 from musicrec_desktop.encoders.embed import embed_songs
-from musicrec_desktop.encoders.musicnn import MusicnnBackend
+from musicrec_desktop.encoders.musicnn import PATCH_STRIDE, MusicnnBackend
 from musicrec_desktop.errors import NotReadyError
 from musicrec_desktop.musicnn import package
 from musicrec_desktop.musicnn.embedder import MusiCNNEmbedder
@@ -32,19 +32,19 @@ def installed() -> None:
 
 def test_musicnn_songs_are_embedded_with_their_tags(installed, tmp_path):
     settings = Settings(encoder="musicnn", num_workers=0, device="cpu")
-    source, labels = style_library(2, 2, 4.0, ("rock", "electronic"))
+    source, labels = style_library(2, 2, 12.0, ("rock", "electronic"))  # 4 patches a chunk: 2 used
     dirs = DataDirs.under(tmp_path)
     backend = open_backend(settings, dirs)
     assert isinstance(backend, MusicnnBackend) and backend.unavailable() is None
     report = embed_songs(settings, dirs, open_source=lambda: source)
     assert (report.backend, report.dim, report.embedded) == ("musicnn", 200, 4)
-    assert report.model_id == "musicnn-0.1.0-MSD_musicnn-port1"
+    assert report.model_id == "musicnn-0.1.0-MSD_musicnn-port1-every3"
     with EmbeddingStore(dirs.embeddings_db) as store:
         assert store.chosen_model(settings.encoder) == report.model_id
         keys, _ = store.load(report.model_id)
         tags = store.load_extras(report.model_id, "tags")
     assert sorted(keys) == sorted(source.songs) and set(tags) == set(keys)
-    embedder = MusiCNNEmbedder(torch.device("cpu"))
+    embedder = MusiCNNEmbedder(torch.device("cpu"), patch_stride=PATCH_STRIDE)
     for key in keys:
         features, expected_tags = embedder([c.mean(axis=0) for c in source.songs[key]])
         assert tags[key].shape == (len(MSD_TAGS),)
