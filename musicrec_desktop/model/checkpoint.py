@@ -1,4 +1,8 @@
-"""Encoder checkpoints on disk and the model id that names an encoder's embeddings."""
+"""Encoder checkpoints on disk and the model id that names an encoder's embeddings.
+
+torch is imported where a checkpoint is written, read or hashed: the tray asks where the
+checkpoint is (is there a trained encoder?) and must stay free of torch.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,13 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from musicrec_desktop.errors import ModelError, MusicrecError, StorageError, full_disk_note
 from musicrec_desktop.paths import DataDirs
+
+if TYPE_CHECKING:
+    import torch
 
 CHECKPOINT_VERSION = 1
 TEMP_PREFIX = ".checkpoint-"  # then the saving process id: .checkpoint-<pid>-<random>.tmp
@@ -37,6 +42,8 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     Temporary files that killed saves left beside it go first. Raises ``StorageError`` naming
     the file when it cannot be written (a full disk).
     """
+    import torch
+
     remove_stale_temporaries(path.parent)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +100,8 @@ def _running(pid: int) -> bool:
 
 
 def load_checkpoint(path: Path, map_location: torch.device | str = "cpu") -> dict[str, Any]:
+    import torch
+
     if not path.exists():
         raise ModelError(f"{path}: no encoder checkpoint (train the encoder first: musicrec train-encoder)")
     try:
@@ -107,6 +116,8 @@ def load_checkpoint(path: Path, map_location: torch.device | str = "cpu") -> dic
 def model_id(backbone: str, weights: dict[str, torch.Tensor]) -> str:
     """``<backbone>-<12 hex>``: a hash of the embedding network's weights and buffers, so the same
     encoder always has the same id and any change of weights gives a new one."""
+    import torch
+
     digest = hashlib.sha256()
     for name in sorted(weights):
         tensor = weights[name].detach().to("cpu").contiguous()

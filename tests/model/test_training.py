@@ -24,8 +24,9 @@ from musicrec_desktop.settings import Settings
 from musicrec_desktop.store.embeddings import EmbeddingStore
 from tests.model.styles_source import MemorySource, style_library
 
+# encoder = moco: these tests are about the trained encoder (auto may serve with another backend)
 SETTINGS = Settings(num_workers=0, device="cpu", backbone="resnet18", batch_size=4, moco_queue=32,
-                    warmup_epochs=1, learning_rate=0.05)
+                    warmup_epochs=1, learning_rate=0.05, encoder="moco")
 TINY = {"width": 4, "crop_min_seconds": 1.0, "crop_max_seconds": 1.5, "eval_crop_seconds": 1.0,
         "heldout_fraction": 0.25, "bn_splits": 2}
 CATEGORIES = ("rock", "electronic", "jazz_classical")
