@@ -133,3 +133,17 @@ def test_a_big_library_is_measured_on_a_sample_of_songs(monkeypatch) -> None:
     sampled = precision_at_k(vectors, groups)
     assert sampled != full and abs(sampled - full) < 0.05  # an estimate from 500 of 4000 songs
     assert precision_at_k(vectors, groups) == sampled  # the same sample every time
+
+
+def test_rating_pearson_from_the_vectors_alone() -> None:
+    rng = np.random.default_rng(4)
+    taste = rng.standard_normal(8)
+    vectors = unit(rng.standard_normal((80, 8)))
+    ratings = np.clip(0.5 + 0.4 * (vectors @ taste) / np.abs(vectors @ taste).max(), 0, 1)
+    songs = [Song(f"s{i}", "u", Path(f"/m/{i}.ogg"), rating=float(round(r * 5) / 5), playcount=i % 3)
+             for i, r in enumerate(ratings)]
+    informative = measure.rating_pearson(Settings(), songs, vectors, "good")
+    noise = measure.rating_pearson(Settings(), songs, unit(rng.standard_normal((80, 8))), "noise")
+    assert informative is not None and noise is not None
+    assert informative > 0.6 and informative > noise + 0.3
+    assert measure.rating_pearson(Settings(), songs[:20], vectors[:20], "few") is None  # under 30 rated
