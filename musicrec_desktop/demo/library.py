@@ -14,7 +14,6 @@ where it stopped, and a complete library is reused without touching anything.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import multiprocessing
@@ -35,6 +34,7 @@ from musicrec_desktop.demo.catalog import DemoSong, plan_catalog, simulate_liste
 from musicrec_desktop.demo.strawberry import write_strawberry_db
 from musicrec_desktop.demo.styles import render_song
 from musicrec_desktop.errors import AudioError
+from musicrec_desktop.files import atomic_write, file_lock, write_text_atomic
 from musicrec_desktop.lifetime import die_with_parent
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.progress import CancelToken, ProgressCallback, RateMeter, ignore_progress
@@ -121,14 +121,9 @@ def make_song_file(path: Path, song: DemoSong, sample_rate: int | None = None) -
     """Renders, encodes and tags one song; the file appears at ``path`` only once it is complete."""
     rate = sample_rate or SAMPLE_RATES[song.ext]
     audio = render_song(song.style, song.seed, song.seconds, rate, variant=song.variant)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.part{path.suffix}")
-    try:
+    with atomic_write(path) as tmp:
         encode(tmp, audio, rate)
         tag(tmp, song)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -225,13 +220,8 @@ def _write_songs(music: Path, catalog: list[DemoSong], sample_rate: int | None, 
 @contextlib.contextmanager
 def _locked(folder: Path) -> Iterator[None]:
     """One writer at a time (the tray and a command line may both ask for the demo)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with file_lock(folder / ".lock"):
+        yield
 
 
 def _read_manifest(folder: Path) -> dict:
@@ -244,9 +234,7 @@ def _read_manifest(folder: Path) -> dict:
 def _write_manifest(folder: Path, params: dict, catalog: list[DemoSong], *, complete: bool,
                     now: int | None = None) -> None:
     data = {"params": params, "complete": complete, "now": now, "files": [s.relpath for s in catalog]}
-    tmp = folder / (MANIFEST + ".part")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, folder / MANIFEST)
+    write_text_atomic(folder / MANIFEST, json.dumps(data, ensure_ascii=False, indent=1))
 
 
 def _remove_old_songs(music: Path, manifest: dict) -> None:
