@@ -37,6 +37,11 @@ from musicrec_desktop.progress import CancelToken, ProgressCallback
 
 log = logging.getLogger(__name__)
 
+# The model report's table of encoder backends: (header, key of encoders.measure.BackendFigures)
+ENCODER_COLUMNS = (("Encoder", "name"), ("Rating r", "rating_pearson"), ("Album P@10", "same_album"),
+                   ("Artist P@10", "same_artist"), ("Folder P@10", "same_folder"), ("Songs/s", "songs_per_s"))
+
+
 def _number(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, int | float) else "–"
 
@@ -95,6 +100,18 @@ class ReportWindow(QWidget):
         self.rating_note.setWordWrap(True)
         eval_layout.addWidget(self.rating_note)
         left.addWidget(eval_box)
+
+        encoders_box = QGroupBox("Song encoders, measured on your library")
+        encoders_layout = QVBoxLayout(encoders_box)
+        self.encoders = QTableWidget(0, len(ENCODER_COLUMNS))
+        self.encoders.setHorizontalHeaderLabels([title for title, _ in ENCODER_COLUMNS])
+        self.encoders.verticalHeader().hide()
+        self.encoders.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.encoders.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.encoders.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.encoders.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        encoders_layout.addWidget(self.encoders)
+        left.addWidget(encoders_box)
 
         cache_box = QGroupBox("Cache")
         self.cache_grid = QGridLayout(cache_box)
@@ -185,11 +202,27 @@ class ReportWindow(QWidget):
         self._fit_evaluation()
         self.rating_note.setText(rating.get("message", "") or
                                  ("" if rating else "Not trained yet: choose Rebuild model."))
+        self._show_encoders(figures.get("embed", {}))
         self._show_cache(figures.get("cache", {}))
         top = figures.get("recommend", {}).get("top", [])
         lines = [f"{i}. {row['song']}" + (f" ({row['reason']})" if row.get("reason") else "")
                  for i, row in enumerate(top, start=1)]
         self.top.setText("\n".join(lines) or "None yet.")
+
+    def _show_encoders(self, embed: dict[str, Any]) -> None:
+        """The embed stage's table of backends (``encoders.measure``): the one in use first marked."""
+        rows = [r for r in embed.get("backends", []) if r.get("model_id")]
+        self.encoders.setRowCount(len(rows))
+        for row, figures in enumerate(rows):
+            in_use = " (in use)" if figures["name"] == embed.get("serving") else ""
+            self.encoders.setItem(row, 0, QTableWidgetItem(figures["name"] + in_use))
+            for column, (_, key) in enumerate(ENCODER_COLUMNS[1:], start=1):
+                item = QTableWidgetItem(_number(figures.get(key), 2 if key == "songs_per_s" else 3))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.encoders.setItem(row, column, item)
+        self.encoders.setFixedHeight(self.encoders.horizontalHeader().sizeHint().height()
+                                     + sum(self.encoders.rowHeight(r) for r in range(len(rows)))
+                                     + 2 * self.encoders.frameWidth())
 
     def _fit_evaluation(self) -> None:
         table = self.evaluation

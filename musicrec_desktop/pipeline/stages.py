@@ -162,7 +162,9 @@ class EmbedStage(Stage):
 
     def run(self, ctx, state, progress, cancel):
         from musicrec_desktop.encoders.embed import embed_songs
-        from musicrec_desktop.encoders.measure import measure_backends
+        from musicrec_desktop.encoders.measure import figures_table, measure_backends
+        from musicrec_desktop.plugpoints import chosen_encoder
+        from musicrec_desktop.store.embeddings import EmbeddingStore
 
         device = state.device or ctx.settings.device
         report = embed_songs(ctx.settings, ctx.dirs, state.songs, device=device, progress=progress,
@@ -177,6 +179,10 @@ class EmbedStage(Stage):
         measure_backends(ctx.settings, ctx.dirs, state.songs, rating=False)
         state.reports[self.name] = report
         figures = figures_of(report)
+        # what the model report shows: every backend as measured, and the one the songs are read with
+        figures["backends"] = [json_safe(r.as_dict()) for r in figures_table(ctx.settings, ctx.dirs)]
+        with EmbeddingStore(ctx.dirs.embeddings_db) as store:
+            figures["serving"] = chosen_encoder(ctx.settings.encoder, store.auto_encoder())
         figures["removed"] = drop_removed_songs(ctx, state.scan)  # type: ignore[arg-type]
         return figures
 
