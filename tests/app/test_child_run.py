@@ -86,3 +86,53 @@ def test_the_callers_process_loads_no_torch(tmp_path):
                          env={"QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(root), "HOME": str(tmp_path)})
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["False", "0"]
+
+
+CALLER = """
+import sys
+from pathlib import Path
+from musicrec_desktop.pipeline.child import run_in_child
+from musicrec_desktop.pipeline import PipelineState
+from musicrec_desktop.progress import CancelToken
+from tests.app.tiny import make_ctx
+run_in_child("tests.app.test_child_run:counting", "rebuild", make_ctx(Path(sys.argv[1])), PipelineState(),
+             lambda p: print("step", p.done, flush=True), CancelToken())
+"""
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_the_child_stops_when_its_caller_is_killed(tmp_path):
+    """A tray killed mid-run (kill -9, the out-of-memory killer) leaves no training behind: the
+    child sees its socket close and cancels itself."""
+    import os
+    import signal
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    caller = subprocess.Popen([sys.executable, "-c", CALLER, str(tmp_path)], stdout=subprocess.PIPE,
+                              text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        assert caller.stdout.readline().startswith("step")  # the child runs and reports
+        children = _children_of(caller.pid)
+        assert len(children) == 1
+        os.kill(caller.pid, signal.SIGKILL)
+        caller.wait(10)
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{children[0]}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{children[0]}").exists() or \
+            Path(f"/proc/{children[0]}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        assert not (tmp_path / "data" / "state" / "encoder.txt").exists()  # stopped, not finished
+    finally:
+        caller.kill()
