@@ -1,7 +1,7 @@
 """Backend ``musicnn``: the pretrained MusiCNN (Million Song Dataset tags), no training needed.
 
 A chunk's vector is the mean of MusiCNN's 200-d penultimate layer over its 3 s patches (every
-third: ``PATCH_STRIDE``); its 50 tag probabilities (genre and mood words, ``musicnn.tags``) are
+fifth: ``PATCH_STRIDE``); its 50 tag probabilities (genre and mood words, ``musicnn.tags``) are
 kept as the extra output "tags", so genre playlists, the map and text search can use them for
 untagged songs. The weights
 come from the musicnn 0.1.0 wheel (``musicnn.package``), read without TensorFlow.
@@ -21,9 +21,11 @@ from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.settings import Settings
 
 PORT_VERSION = 1  # raise when the port's output changes, so old vectors are not mixed with new
-# Every third 3 s patch of a chunk (4 of 30 s): on the dev library (199 songs, 8 sources) the
-# same-source precision@10 was 0.455 with them against 0.452 with all ten, at 2.5 times the speed.
-PATCH_STRIDE = 3
+# Every fifth 3 s patch of a chunk (2 of its 10): on the dev library (199 songs, 8 sources) the
+# same-source precision@10 was 0.461 with them, 0.460 with every third, 0.452 with all ten and
+# 0.439 with every tenth; 0.33 s of one core a song against 0.66 s with every third
+# (each stride embedding the same cached chunks; leave-one-out P@10 by folder, bench/quality.py's).
+PATCH_STRIDE = 5
 
 
 class MusicnnBackend:

@@ -38,7 +38,7 @@ def test_musicnn_songs_are_embedded_with_their_tags(installed, tmp_path):
     assert isinstance(backend, MusicnnBackend) and backend.unavailable() is None
     report = embed_songs(settings, dirs, open_source=lambda: source)
     assert (report.backend, report.dim, report.embedded) == ("musicnn", 200, 4)
-    assert report.model_id == "musicnn-0.1.0-MSD_musicnn-port1-every3"
+    assert report.model_id == "musicnn-0.1.0-MSD_musicnn-port1-every5"
     with EmbeddingStore(dirs.embeddings_db) as store:
         assert store.chosen_model(settings.encoder) == report.model_id
         keys, _ = store.load(report.model_id)
