@@ -139,9 +139,11 @@ def run_musicrec(library: Library, music: Path, root: Path, with_tags: bool, dev
     return result
 
 
-def run_backends(library: Library, root: Path, musicrec_run: Result, device: str) -> list[Result]:
-    """Every other available encoder backend on the same cache: ``musicrec embed --backend NAME``.
-    Analysis songs/s counts the run's cache stage and the backend's own embedding."""
+def run_backends(library: Library, root: Path, musicrec_run: Result, device: str, train: bool
+                 ) -> list[Result]:
+    """Every other available encoder backend on the same cache: ``musicrec embed --backend NAME``
+    (with ``train``, a backend that learns is trained first, as "Rebuild model" does). Analysis
+    songs/s counts the run's cache stage and the backend's own embedding, not its training."""
     env, data = fresh_machine(root), root / "data"
     listed = json.loads(musicrec(data, env, "backends", "--json").stdout)
     keys = [song_key(file_url(f)) for f in library.files]
@@ -149,7 +151,15 @@ def run_backends(library: Library, root: Path, musicrec_run: Result, device: str
     results = []
     for backend in listed["backends"]:
         name = backend["name"]
-        if not backend["available"] or name == musicrec_run.extra.get("backend"):
+        if name == musicrec_run.extra.get("backend"):
+            continue
+        if not backend["available"] and backend["needs_training"] and train:
+            # what "Rebuild model" gives on this machine: the quick training of the encoder
+            trained = musicrec(data, env, "train-encoder", "--quick", "--device", device, "--json")
+            if trained.returncode != 0:
+                print(f"backend {name}: training failed (exit {trained.returncode})", file=sys.stderr)
+                continue
+        elif not backend["available"]:
             continue
         out = musicrec(data, env, "embed", "--backend", name, "--device", device, "--json")
         if out.returncode != 0:
@@ -264,7 +274,8 @@ def print_report(library: Library, results: list[Result]) -> None:
     for r, p in scored:
         if r.name.startswith("musicrec"):
             ratio = f", {p.mean() / bliss:.2f} x bliss" if bliss else ""
-            print(f"\n{r.name}: precision@{K} {p.mean():.3f}{ratio}; stages (s): "
+            served = r.extra.get("backend")
+            print(f"\n{r.name} (encoder backend {served}): precision@{K} {p.mean():.3f}{ratio}; stages (s): "
                   + ", ".join(f"{k} {v:.0f}" for k, v in r.extra["stages"].items())
                   + f"; wall {r.extra['wall']:.0f} s")
             encoder = r.extra["encoder"]
@@ -306,7 +317,7 @@ def main() -> int:
         root = Path(tempfile.mkdtemp(prefix="musicrec-quality-", dir=args.keep))
         results.append(run_musicrec(library, args.music, root, run_name == "tags", args.device))
         if args.backends:
-            results += run_backends(library, root, results[-1], args.device)
+            results += run_backends(library, root, results[-1], args.device, train=run_name == "tags")
         print(f"{results[-1].name}: kept in {root}" if args.keep else "", file=sys.stderr)
         if not args.keep:
             subprocess.run(["rm", "-rf", str(root)], check=False)
