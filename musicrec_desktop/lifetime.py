@@ -33,3 +33,14 @@ def die_with_parent() -> None:
                         os.strerror(ctypes.get_errno()))
     if parent is not None and os.getppid() != parent.pid:
         os._exit(1)  # the parent ended before the line above could take effect: nobody to serve
+
+
+def process_running(pid: int) -> bool:
+    """Whether a process with this pid exists (another user's counts: it holds the pid)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

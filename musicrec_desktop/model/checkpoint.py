@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from musicrec_desktop.errors import ModelError, MusicrecError, StorageError, full_disk_note
+from musicrec_desktop.lifetime import process_running
 from musicrec_desktop.paths import DataDirs
 
 if TYPE_CHECKING:
@@ -82,21 +83,11 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
     removed = []
     for tmp in folder.glob(f"{TEMP_PREFIX}*.tmp"):
         pid = tmp.name[len(TEMP_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and _running(int(pid)):
+        if pid.isdigit() and process_running(int(pid)):
             continue  # a save in progress
         tmp.unlink(missing_ok=True)
         removed.append(tmp)
     return removed
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process holds that pid
-    return True
 
 
 def load_checkpoint(path: Path, map_location: torch.device | str = "cpu") -> dict[str, Any]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.errors import MusicrecError
 from musicrec_desktop.files import file_lock
+from musicrec_desktop.lifetime import process_running
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def _replace_if_stale(path: Path) -> None:
         fcntl.flock(folder, fcntl.LOCK_EX)
         holder = _holder(path)
         match = _HOLDER_PID.match(holder)
-        if match is None or _running(int(match.group(1))):
+        if match is None or process_running(int(match.group(1))):
             raise PipelineBusyError(path, holder)
         try:
             fd = os.open(path, os.O_RDWR)
@@ -123,13 +124,3 @@ def _same_file(fd: int, path: Path) -> bool:
         return os.path.samestat(os.fstat(fd), os.stat(path))
     except FileNotFoundError:
         return False
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process has that pid
-    return True
