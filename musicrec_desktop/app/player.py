@@ -69,8 +69,9 @@ class PlayerCommands:
         return len(songs)
 
     def radio_from_current(self, ctx: AppContext, stop: threading.Event,
-                           report: RadioReport = _ignore) -> str:
-        """Endless radio from the song playing now; blocks until it ends and returns why
+                           report: RadioReport = _ignore, more_like_these: bool = False) -> str:
+        """Endless radio from the song playing now (``more_like_these``: and from the songs played
+        in the last hour); blocks until it ends and returns why
         (``musicrec_companion.session.run_radio``). ``report`` hears of the first batch and of
         every top-up (on this thread)."""
         from musicrec_companion.session import run_radio
@@ -80,7 +81,7 @@ class PlayerCommands:
 
         radio, reason = run_radio(ctx, stop=stop, bus_address=self.bus_address, env=self.env,
                                   batch_size=self.radio_batch, keep_ahead=self.radio_keep_ahead,
-                                  on_batch=batch)
+                                  on_batch=batch, more_like_these=more_like_these)
         return (radio.stopped_because if radio else None) or "stopped"
 
     def push_playlist(self, ctx: AppContext, playlist: Path) -> str:

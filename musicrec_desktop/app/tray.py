@@ -19,7 +19,7 @@ from musicrec_desktop.app.messages import describe
 from musicrec_desktop.app.player import PlayerCommands, playlist_title
 from musicrec_desktop.app.signals import emit, emitter
 from musicrec_desktop.app.tasks import Task
-from musicrec_desktop.app.tray_radio import RADIO_START, TrayRadio
+from musicrec_desktop.app.tray_radio import MORE_LIKE_THESE, RADIO_START, TrayRadio
 from musicrec_desktop.app.worker import CHILD_PIPELINES, PipelineFactory, PipelineWorker
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.paths import DataDirs
@@ -81,7 +81,8 @@ class TrayApp(QObject):
         self.menu = QMenu()
         self.actions: dict[str, QAction] = {}
         self._build_menu()
-        self.radio_control = TrayRadio(self.player, self.actions["radio"], self.notify, ctx.dirs.logs, self)
+        self.radio_control = TrayRadio(self.player, self.actions["radio"], self.notify, ctx.dirs.logs, self,
+                                       more_action=self.actions["more_like_these"])
         self.radio_control.changed.connect(self._radio_changed)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
@@ -102,6 +103,7 @@ class TrayApp(QObject):
     def _build_menu(self) -> None:
         self._add("play_recommended", "Play recommended", self.play_recommended)
         self._add("radio", RADIO_START, self.toggle_radio)
+        self._add("more_like_these", MORE_LIKE_THESE, self.more_like_these)
         self.playlists_menu = self.menu.addMenu("Playlists")
         self.playlists_menu.aboutToShow.connect(self.fill_playlists)
         self.actions["playlists"] = self.playlists_menu.menuAction()
@@ -151,6 +153,11 @@ class TrayApp(QObject):
     def radio_from_current(self) -> bool:
         """Starts an endless radio from the song playing now; False when one is already on."""
         return self.radio_control.start(AppContext(self.ctx.dirs, self.ctx.settings))
+
+    def more_like_these(self) -> bool:
+        """A radio from the playing song and the songs played in the last hour (the players do
+        not tell which songs are selected); False when a radio is already on."""
+        return self.radio_control.start(AppContext(self.ctx.dirs, self.ctx.settings), more_like_these=True)
 
     def stop_radio(self) -> None:
         self.radio_control.stop()

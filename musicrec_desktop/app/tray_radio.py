@@ -22,6 +22,7 @@ from musicrec_desktop.context import AppContext
 from musicrec_desktop.progress import CancelToken, ProgressCallback
 
 RADIO_START, RADIO_STOP = "Radio from current song", "Stop radio"
+MORE_LIKE_THESE = "More like these"  # a radio from the playing song and those played in the last hour
 Notify = Callable[..., None]  # (title, text, error=False)
 
 
@@ -31,25 +32,29 @@ class TrayRadio(QObject):
     changed = Signal(str)  # the radio's status line; "" once it ended
 
     def __init__(self, player: PlayerCommands, action: QAction, notify: Notify, logs: Path,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, more_action: QAction | None = None) -> None:
         super().__init__(parent)
         self.player, self.action, self.notify, self.logs = player, action, notify, logs
+        self.more_action = more_action  # "More like these": off while a radio plays
         self.task: Task | None = None  # the radio running now
         self.text = ""
 
-    def start(self, ctx: AppContext) -> bool:
-        """Starts an endless radio from the song playing now; False when one is already on."""
+    def start(self, ctx: AppContext, more_like_these: bool = False) -> bool:
+        """Starts an endless radio from the song playing now (with ``more_like_these``, also from
+        the songs played in the last hour); False when one is already on."""
         if self.task is not None:
             return False
 
         def job(news: ProgressCallback, cancel: CancelToken) -> str:
-            return self.player.radio_from_current(ctx, cancel.cancel_event, news)
+            return self.player.radio_from_current(ctx, cancel.cancel_event, news, more_like_these)
 
         task = Task(job, "radio", self)
         task.progressed.connect(self._news)
         task.done.connect(lambda reason, error, t=task: self._ended(t, reason or "", error))
         self.task = task
         self.action.setText(RADIO_STOP)
+        if self.more_action is not None:
+            self.more_action.setEnabled(False)
         self._set_text("Radio: starting…")
         task.start()
         return True
@@ -81,6 +86,8 @@ class TrayRadio(QObject):
             return  # the late end of an earlier radio: the one running now owns the entry
         self.task = None
         self.action.setText(RADIO_START)
+        if self.more_action is not None:
+            self.more_action.setEnabled(True)
         self._set_text("")
         if error is not None:
             self.notify("Radio failed", describe(error, self.logs), error=True)

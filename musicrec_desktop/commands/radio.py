@@ -1,5 +1,5 @@
-"""``musicrec radio --seed PATH_OR_URL [--play]`` or ``--from-current``: songs like one song, listed or
-played as an endless radio in the running player (the player companion)."""
+"""``musicrec radio --seed PATH_OR_URL [--seed ...] [--play]`` or ``--from-current``: songs like one
+song or several, listed or played as an endless radio in the running player (the player companion)."""
 
 from __future__ import annotations
 
@@ -18,17 +18,20 @@ LISTED = 50  # songs listed without --n
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "radio", help="a radio of songs like one song",
-        description="Lists songs like the seed, or with --play (and --from-current) plays them in the "
-                    "running player as an endless radio: topped up as you listen until Ctrl+C, "
-                    "SIGTERM or other music.")
+        "radio", help="a radio of songs like one song or several",
+        description="Lists songs like the seed (or the seeds: they take turns), or with --play (and "
+                    "--from-current) plays them in the running player as an endless radio: topped "
+                    "up as you listen until Ctrl+C, SIGTERM or other music. Never a seed or a "
+                    "near-duplicate of one.")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--seed", metavar="PATH_OR_URL", help="the song to start from (path or file URL)")
+    source.add_argument("--seed", metavar="PATH_OR_URL", action="append",
+                        help="a song to start from (path or file URL); repeat it for a radio from "
+                             "several songs")
     source.add_argument("--from-current", action="store_true",
                         help="play a radio from the song the running player plays")
     parser.add_argument("--play", action="store_true",
-                        help="play the radio from --seed in the running player: the seed now, then "
-                             "songs like it")
+                        help="play the radio from --seed in the running player: the (first) seed now, "
+                             "then songs like the seeds")
     parser.add_argument("--n", type=positive, help=f"how many songs (default {LISTED}); in the player: the "
                                               "first batch and each top-up (default 5)")
     add_player_options(parser)
@@ -42,7 +45,7 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_desktop.recommend.service import Recommender
 
     recs, session = Recommender.latest(ctx).radio(args.seed, args.n or LISTED)
-    show(recs, args.json, {"seed": session.seed_key})
+    show(recs, args.json, {"seed": session.seed_key, "seeds": session.seed_keys})
     return 0
 
 

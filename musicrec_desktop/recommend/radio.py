@@ -1,4 +1,5 @@
-"""Radio from a song: its nearest songs blended with the predicted rating, endless, no repeats."""
+"""Radio from a song, or from a set of songs: their nearest songs blended with the predicted
+rating, endless, no repeats, never a seed or a near-duplicate of one."""
 
 from __future__ import annotations
 
@@ -20,15 +21,20 @@ RADIO_MMR_LAMBDA = 0.85  # radio stays close to the seed; less diversity pressur
 class RadioSession:
     """What a radio has queued so far; pass it back to continue where it stopped."""
 
-    seed_key: str
+    seed_key: str  # the first seed (the song a radio from one song starts from)
     queued: list[str] = field(default_factory=list)  # song keys, oldest first
+    more_seeds: list[str] = field(default_factory=list)  # a radio from several songs: the others
+
+    @property
+    def seed_keys(self) -> list[str]:
+        return [self.seed_key, *self.more_seeds]
 
     def to_dict(self) -> dict:
-        return {"seed_key": self.seed_key, "queued": list(self.queued)}
+        return {"seed_key": self.seed_key, "queued": list(self.queued), "more_seeds": list(self.more_seeds)}
 
     @classmethod
     def from_dict(cls, data: dict) -> RadioSession:
-        return cls(data["seed_key"], list(data.get("queued", [])))
+        return cls(data["seed_key"], list(data.get("queued", [])), list(data.get("more_seeds", [])))
 
 
 def next_batch(ranker: Ranker, index: SimilarityIndex, seed_row: int, n: int, session: RadioSession
@@ -65,3 +71,72 @@ def next_batch(ranker: Ranker, index: SimilarityIndex, seed_row: int, n: int, se
     reasons = [f"radio from {seed_name}; {reason}" for reason in ranker.reasons(picked)]
     session.queued.extend(table.songs[r].key for r in picked)
     return ranker.recommendations(picked, scores, reasons)
+
+
+def next_batch_from_set(ranker: Ranker, index: SimilarityIndex, seed_rows: list[int], n: int,
+                        session: RadioSession) -> list[Recommendation]:
+    """The next ``n`` songs of a radio from several songs: the seeds take turns, each slot the best
+    song near its seed (similarity blended with the predicted rating), continuing the turns across
+    batches; appended to ``session.queued``.
+
+    Turns rather than the seeds' mean: the mean of songs of different styles lies between them,
+    and its nearest songs may be like none of the seeds; taking turns keeps each seed's character
+    and shares the radio evenly among them. Every pick is checked against the seeds and all that
+    was queued (``Ranker.select``'s history): no repeats, no near-duplicates of a seed.
+    """
+    table = ranker.table
+    seeds = list(dict.fromkeys(seed_rows))
+    history = seeds + [r for r in map(table.row, session.queued) if r is not None]
+    exclude = {*(table.songs[r].key for r in seeds), *session.queued}
+    allowed = ranker.allowed(skip_recent=False)
+    pools = {seed: _Pool(ranker, index, seed, allowed, max(10 * n, 100)) for seed in seeds}
+    picked: list[int] = []
+    reasons: list[str] = []
+    scores = np.zeros(len(table))
+    turn = len(session.queued)
+    tried = 0
+    while len(picked) < n and tried < len(seeds):
+        seed = seeds[turn % len(seeds)]
+        row = pools[seed].best(exclude, history)
+        turn += 1
+        if row is None:
+            tried += 1  # this seed has nothing left; the others go on
+            continue
+        tried = 0
+        picked.append(row)
+        history.append(row)
+        exclude.add(table.songs[row].key)
+        scores[row] = pools[seed].relevance.get(row, 0.0)
+        reasons.append(f"radio from {len(seeds)} songs, like {table.songs[seed].display_name}")
+    session.queued.extend(table.songs[r].key for r in picked)
+    why = ranker.reasons(picked)
+    return ranker.recommendations(picked, scores, [f"{a}; {b}" for a, b in zip(reasons, why, strict=True)])
+
+
+class _Pool:
+    """One seed's neighbourhood, searched further out as the radio uses it up."""
+
+    def __init__(self, ranker: Ranker, index: SimilarityIndex, seed: int, allowed: np.ndarray,
+                 k: int) -> None:
+        self.ranker, self.index, self.seed, self.allowed, self.k = ranker, index, seed, allowed, k
+        self.relevance: dict[int, float] = {}
+
+    def best(self, exclude: set[str], history: list[int]) -> int | None:
+        """The best allowed song near the seed that the rules let follow ``history``."""
+        table = self.ranker.table
+        query = table.vectors[self.seed]
+        while True:
+            rows, sims = [], []
+            for nb in self.index.search(query, self.k, exclude):
+                row = table.row(nb.key)
+                if row is not None and self.allowed[row]:
+                    rows.append(row)
+                    sims.append(nb.similarity)
+            relevance = (SIMILARITY_WEIGHT * np.array(sims)
+                         + (1 - SIMILARITY_WEIGHT) * self.ranker.predicted[rows])
+            self.relevance.update(zip(rows, relevance.tolist(), strict=True))
+            picked = self.ranker.select(np.array(rows, dtype=np.int64), relevance, 1,
+                                        mmr_lambda=1.0, artist_gap=ARTIST_GAP, history=history)
+            if picked or self.k >= len(self.index):
+                return picked[0] if picked else None
+            self.k *= 4

@@ -10,6 +10,7 @@ retrains on its own.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.progress import CancelToken, ProgressCallback, ignore_progress
 from musicrec_desktop.recommend import playlists as generated
 from musicrec_desktop.recommend import taste as tastes
-from musicrec_desktop.recommend.radio import RadioSession, next_batch
+from musicrec_desktop.recommend.radio import RadioSession, next_batch, next_batch_from_set
 from musicrec_desktop.recommend.ranking import Ranker, Recommendation
 from musicrec_desktop.recommend.rating import ratings_fingerprint
 from musicrec_desktop.recommend.table import SongTable
@@ -128,17 +129,30 @@ class Recommender:
         picked = r.select(rows, r.predicted[rows], n, rng=np.random.default_rng(seed))
         return r.recommendations(picked, r.predicted)
 
-    def radio(self, seed: str, n: int, session: RadioSession | None = None
+    def radio(self, seed: str | Sequence[str], n: int, session: RadioSession | None = None
               ) -> tuple[list[Recommendation], RadioSession]:
-        """The next ``n`` songs of the radio from ``seed`` (a path, file URL or song key). Pass the
-        returned session back to continue it without repeats."""
-        seed_key = session.seed_key if session is not None else seed
-        row = self.table.find(seed_key)
+        """The next ``n`` songs of the radio from ``seed`` (a path, file URL or song key), or from
+        several such songs (they take turns). Pass the returned session back to continue it
+        without repeats; never a seed or a near-duplicate of one."""
+        wanted = session.seed_keys if session is not None else [seed] if isinstance(seed, str) else list(seed)
+        if not wanted:
+            raise NotReadyError("a radio needs at least one song to start from")
+        rows = [self.find_song(s) for s in wanted]
+        if session is None:
+            keys = list(dict.fromkeys(self.table.songs[r].key for r in rows))
+            session = RadioSession(keys[0], more_seeds=keys[1:])
+        if len(session.seed_keys) == 1:
+            return next_batch(self.ranker, self.index, rows[0], n, session), session
+        return next_batch_from_set(self.ranker, self.index, rows, n, session), session
+
+    def find_song(self, song: str) -> int:
+        """The table row of a song named by its path, file URL or key; ``NotReadyError`` saying
+        what to do when the library has no such song with an embedding."""
+        row = self.table.find(song)
         if row is None:
-            raise NotReadyError(f"{seed}: not a song of the library with an embedding; "
+            raise NotReadyError(f"{song}: not a song of the library with an embedding; "
                                 f"run `{EMBED_COMMAND}` after adding it to the library")
-        session = session or RadioSession(self.table.songs[row].key)
-        return next_batch(self.ranker, self.index, row, n, session), session
+        return row
 
     def generated_playlists(self, n: int | None = None) -> dict[str, list[Recommendation]]:
         """Discover, one per genre category, Forgotten favourites, More like my five-star songs

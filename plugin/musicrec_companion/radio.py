@@ -47,9 +47,10 @@ class ListFeed:
 
 
 class RecommenderFeed:
-    """The recommender's radio (``Recommender.radio``), continued without repeats."""
+    """The recommender's radio (``Recommender.radio``) from one song or several, continued without
+    repeats."""
 
-    def __init__(self, recommender: Any, seed: str) -> None:
+    def __init__(self, recommender: Any, seed: str | Sequence[str]) -> None:
         self.recommender = recommender
         self.seed = seed
         self.session: Any = None
@@ -179,26 +180,28 @@ def seed_of(now: NowPlaying) -> str:
     return str(now.path) if now.path is not None else now.url
 
 
-def start_recommended_radio(adapter: PlayerAdapter, recommender: Any, seed: str | None = None,
+def start_recommended_radio(adapter: PlayerAdapter, recommender: Any, seed: str | Sequence[str] | None = None,
                             batch_size: int = BATCH_SIZE, keep_ahead: int = KEEP_AHEAD,
-                            on_batch: RadioListener | None = None) -> Radio:
+                            on_batch: RadioListener | None = None, also: Sequence[str] = ()) -> Radio:
     """The recommender's radio, started in the player: from ``seed`` (a path, file URL or song key of
-    the library), which then plays now, or without one from the song playing now.
+    the library, or several: the first plays now, all steer the radio), or without one from the
+    song playing now, joined by the songs ``also`` names ("More like these").
 
-    ``PlayerError`` when nothing plays; ``NotReadyError`` when the seed is not a song of the library
+    ``PlayerError`` when nothing plays; ``NotReadyError`` when a seed is not a song of the library
     or no song may follow it. Nothing reaches the player before the first batch is known.
     """
     if seed is None:
         now = adapter.mpris.now_playing()
-        radio = Radio(adapter, RecommenderFeed(recommender, seed_of(now)), batch_size, keep_ahead, on_batch)
+        seeds = list(dict.fromkeys([seed_of(now), *also]))
+        radio = Radio(adapter, RecommenderFeed(recommender, seeds if len(seeds) > 1 else seeds[0]),
+                      batch_size, keep_ahead, on_batch)
         first = radio.start(now)
     else:
-        row = recommender.table.find(seed)
-        if row is None:
-            raise NotReadyError(f"{seed}: not a song of the library with an embedding; run "
-                                "`musicrec embed` after adding it to the library")
-        song = recommender.table.songs[row]
-        radio = Radio(adapter, RecommenderFeed(recommender, song.key), batch_size, keep_ahead, on_batch)
+        seeds = [seed] if isinstance(seed, str) else list(seed)
+        keys = [recommender.table.songs[recommender.find_song(s)].key for s in seeds]
+        song = recommender.table.songs[recommender.table.row(keys[0])]
+        radio = Radio(adapter, RecommenderFeed(recommender, keys if len(keys) > 1 else keys[0]),
+                      batch_size, keep_ahead, on_batch)
         first = radio.start_from(song)
     if not first:
         raise NotReadyError(f"no songs for a radio from {radio.seed_name}: the recommender found none "

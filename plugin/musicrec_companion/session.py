@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from musicrec_companion.adapters import Playable, PushResult
@@ -25,15 +27,20 @@ from musicrec_desktop.recommend.playlists import RECOMMENDED
 
 log = logging.getLogger(__name__)
 
+RECENT_S = 3600.0  # "More like these": the songs played in the last hour ...
+MORE_LIKE_THESE = 5  # ... at most this many, with the playing one
 
-def run_radio(ctx: Any, *, seed: str | None = None, stop: threading.Event,
+
+def run_radio(ctx: Any, *, seed: str | Sequence[str] | None = None, stop: threading.Event,
               bus_address: str | None = None, player: str | None = None,
               env: Mapping[str, str] | None = None, batch_size: int = BATCH_SIZE,
               keep_ahead: int = KEEP_AHEAD, on_batch: RadioListener | None = None,
-              on_start: Callable[[Radio], None] | None = None) -> tuple[Radio | None, str]:
+              on_start: Callable[[Radio], None] | None = None,
+              more_like_these: bool = False) -> tuple[Radio | None, str]:
     """An endless radio in the running player, from ``seed`` (a path, file URL or song key, which
-    then plays now) or from the song playing now; blocks until it ends and returns (the radio, why
-    it ended).
+    then plays now; or several, the first playing now) or from the song playing now; blocks until
+    it ends and returns (the radio, why it ended). ``more_like_these`` (without ``seed``): the
+    songs played in the last hour join the playing one as seeds (``recent_songs``).
 
     Follows the player, topping up as the person listens and recording the listening history,
     until ``stop`` is set, the person switches to other music or the player quits (the reason is
@@ -51,7 +58,9 @@ def run_radio(ctx: Any, *, seed: str | None = None, stop: threading.Event,
         recommender = Recommender.latest(ctx)
         if stop.is_set():  # asked to stop while the recommender loaded: add nothing
             return None, "stopped"
-        radio = start_radio(adapter, recommender, seed, batch_size, keep_ahead, on_batch)
+        also = recent_songs(ctx.dirs.history_db) if more_like_these and seed is None else []
+        radio = start_radio(adapter, recommender, seed, batch_size, keep_ahead, on_batch,
+                            also=[key for key in also if recommender.table.row(key) is not None])
         if on_start is not None:
             on_start(radio)
         ctx.dirs.create()
@@ -66,6 +75,24 @@ def run_radio(ctx: Any, *, seed: str | None = None, stop: threading.Event,
                 reason = radio.stopped_because
     log.info("radio ended: %s", reason)
     return radio, reason
+
+
+def recent_songs(history_db: Path, within_s: float = RECENT_S, most: int = MORE_LIKE_THESE,
+                 now: float | None = None) -> list[str]:
+    """The library songs (keys) played in the last ``within_s`` seconds, latest first, at most
+    ``most``: the tray's "More like these" seeds. The players expose neither the selection nor
+    (Strawberry 1.0, Clementine) the playing playlist's songs over D-Bus, so what the person has
+    just listened to (the history the companion records) stands for "these songs"."""
+    from musicrec_desktop.store.history import HistoryStore
+
+    if not history_db.exists():
+        return []
+    since = (time.time() if now is None else now) - within_s
+    with HistoryStore(history_db) as history:
+        events = history.events(since=since)
+    skipped = {e.song_key for e in events if e.kind == "skip"}  # not what the person wants more of
+    keys = [e.song_key for e in reversed(events) if e.song_key and e.song_key not in skipped]
+    return list(dict.fromkeys(keys))[:most]
 
 
 def play_recommended(ctx: Any, *, count: int | None = None, seed: int | None = None,

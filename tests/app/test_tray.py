@@ -21,7 +21,7 @@ from musicrec_desktop.errors import PlayerError
 from musicrec_desktop.pipeline import PipelineState, state_path
 from tests.app.tiny import finished_run, tiny_pipeline
 
-MENU = ["Play recommended", "Radio from current song", "Playlists", "", "Rebuild model",
+MENU = ["Play recommended", "Radio from current song", "More like these", "Playlists", "", "Rebuild model",
         "Update library", "Pause work", "Cancel work", "", "Model report…", "Settings…", "",
         "Quit"]
 
@@ -46,8 +46,8 @@ class RecordingPlayer(PlayerCommands):
     def play_recommended(self, ctx):
         self._record("play_recommended")
 
-    def radio_from_current(self, ctx, stop, report):
-        self._record("radio_from_current")
+    def radio_from_current(self, ctx, stop, report, more_like_these=False):
+        self._record("radio_from_current", *(["more like these"] if more_like_these else []))
         report(RadioNews("started", "Test Band – song1", 5, 5, 5))
         report(RadioNews("added", "Test Band – song1", 5, 10, 4))
         for _ in range(500):  # like the companion's follower: notices a stop within a tick
@@ -108,6 +108,18 @@ def test_radio_runs_until_stopped_from_the_menu(qtbot, tray):
     assert tray.icon.toolTip() == "musicrec: Idle"
     assert len(notes) == 1  # stopping when asked needs no notification
     assert tray.player.calls == [("radio_from_current",)]
+
+
+def test_more_like_these_starts_a_radio_from_the_songs_just_played(qtbot, tray):
+    with qtbot.waitSignal(tray.radio_changed, timeout=5000,
+                          check_params_cb=lambda text: text.endswith("10 songs added")):
+        tray.actions["more_like_these"].trigger()
+    assert tray.player.calls == [("radio_from_current", "more like these")]
+    assert tray.actions["radio"].text() == "Stop radio"
+    assert not tray.actions["more_like_these"].isEnabled()  # one radio at a time
+    with qtbot.waitSignal(tray.radio_changed, timeout=5000, check_params_cb=lambda text: text == ""):
+        tray.actions["radio"].trigger()
+    assert tray.actions["more_like_these"].isEnabled()
 
 
 def test_radio_ending_by_itself_is_reported(qtbot, tray):
