@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 RADIO_BATCH = 5  # songs added at a time (the companion's default)
 RADIO_KEEP_AHEAD = 3  # top up when fewer radio songs than this are left after the playing one
+PATH_STEPS = 8  # "Path to…": songs after the playing one, the chosen song last
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,14 @@ class PlayerCommands:
                                   batch_size=self.radio_batch, keep_ahead=self.radio_keep_ahead,
                                   on_batch=batch, more_like_these=more_like_these)
         return (radio.stopped_because if radio else None) or "stopped"
+
+    def path_to(self, ctx: AppContext, target: Path, steps: int = PATH_STEPS) -> str:
+        """Plays a song path from the song playing now to ``target`` as a playlist named by its
+        ends (``musicrec path --play``); returns that name."""
+        from musicrec_companion.session import play_path
+
+        _player, path = play_path(ctx, None, str(target), steps, bus_address=self.bus_address, env=self.env)
+        return path.name
 
     def push_playlist(self, ctx: AppContext, playlist: Path) -> str:
         """Adds a generated playlist file to the player's playlists under its own title (the name

@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QSystemTrayIcon
 
 from musicrec_desktop.app import autostart
 from musicrec_desktop.app.icons import state_icon
@@ -104,6 +104,7 @@ class TrayApp(QObject):
         self._add("play_recommended", "Play recommended", self.play_recommended)
         self._add("radio", RADIO_START, self.toggle_radio)
         self._add("more_like_these", MORE_LIKE_THESE, self.more_like_these)
+        self._add("path_to", "Path to…", self.path_to)
         self.playlists_menu = self.menu.addMenu("Playlists")
         self.playlists_menu.aboutToShow.connect(self.fill_playlists)
         self.actions["playlists"] = self.playlists_menu.menuAction()
@@ -174,6 +175,24 @@ class TrayApp(QObject):
     def _radio_changed(self, text: str) -> None:
         self._set_status(self.status, self.status_text)
         emit(self.radio_changed, text)
+
+    def path_to(self, target: Path | None = None) -> None:
+        """Plays a song path from the song playing now to ``target`` (asked for when not given:
+        a song file, the person's music folder first)."""
+        target = target or self.pick_song()
+        if target is None:
+            return
+        self._player_task("Path", lambda ctx: self.player.path_to(ctx, target),
+                          lambda name: self.notify("Path", f"Playing {name!r}."))
+
+    def pick_song(self) -> Path | None:
+        """A song file the person picks; None when they cancel."""
+        folders = self.ctx.settings.music_folders
+        start = Path(folders[0]).expanduser() if folders else Path.home() / "Music"
+        chosen, _ = QFileDialog.getOpenFileName(
+            None, "Path to which song?", str(start if start.is_dir() else Path.home()),
+            "Songs (*.mp3 *.flac *.ogg *.oga *.opus *.m4a *.aac *.wav *.wma *.ape *.wv *.mpc);;All files (*)")
+        return Path(chosen) if chosen else None
 
     def push_playlist(self, path: Path) -> None:
         """Puts a generated playlist into the player's playlists; what plays is left alone."""

@@ -22,6 +22,7 @@ from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.progress import CancelToken, ProgressCallback, ignore_progress
 from musicrec_desktop.recommend import playlists as generated
 from musicrec_desktop.recommend import taste as tastes
+from musicrec_desktop.recommend.path import SongPath, song_path
 from musicrec_desktop.recommend.radio import RadioSession, next_batch, next_batch_from_set
 from musicrec_desktop.recommend.ranking import Ranker, Recommendation
 from musicrec_desktop.recommend.rating import ratings_fingerprint
@@ -32,8 +33,8 @@ from musicrec_desktop.settings import Settings
 from musicrec_desktop.store.embeddings import EmbeddingStore
 from musicrec_desktop.store.similarity import SimilarityIndex
 
-__all__ = ["Recommendation", "RadioSession", "Recommender", "train_recommender", "write_playlists",
-           "index_path"]
+__all__ = ["Recommendation", "RadioSession", "Recommender", "SongPath", "train_recommender",
+           "write_playlists", "index_path"]
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,14 @@ class Recommender:
         if len(session.seed_keys) == 1:
             return next_batch(self.ranker, self.index, rows[0], n, session), session
         return next_batch_from_set(self.ranker, self.index, rows, n, session), session
+
+    def path(self, start: str, target: str, steps: int) -> SongPath:
+        """A playlist of ``steps`` songs walking from ``start`` to ``target`` (paths, file URLs or
+        song keys), the target last, no song twice (``recommend.path``)."""
+        rows = self.find_song(start), self.find_song(target)
+        if rows[0] == rows[1]:
+            raise NotReadyError(f"{target}: a path needs two different songs")
+        return song_path(self.ranker, self.index, rows[0], rows[1], steps)
 
     def find_song(self, song: str) -> int:
         """The table row of a song named by its path, file URL or key; ``NotReadyError`` saying

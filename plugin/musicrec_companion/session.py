@@ -18,7 +18,7 @@ from typing import Any
 from musicrec_companion.adapters import Playable, PushResult
 from musicrec_companion.follower import Follower, open_player
 from musicrec_companion.mpris import PlayerPlaylist
-from musicrec_companion.radio import BATCH_SIZE, KEEP_AHEAD, Radio, RadioListener, require_playing
+from musicrec_companion.radio import BATCH_SIZE, KEEP_AHEAD, Radio, RadioListener, require_playing, seed_of
 from musicrec_companion.radio import start_recommended_radio as start_radio
 from musicrec_companion.tracker import library_keys
 from musicrec_desktop.errors import NotReadyError, PlayerError
@@ -111,6 +111,25 @@ def play_recommended(ctx: Any, *, count: int | None = None, seed: int | None = N
             raise NotReadyError("no songs to recommend (none with a file on this machine that was not "
                                 "played recently or excluded)")
         return mpris.player, adapter.play_playlist(name, songs), songs
+
+
+def play_path(ctx: Any, start: str | None, target: str, steps: int, *, bus_address: str | None = None,
+              player: str | None = None, env: Mapping[str, str] | None = None) -> tuple[str, Any]:
+    """The song path from ``start`` (None: the song playing now) to ``target``
+    (``Recommender.path``) as a playlist named by its ends in the running player, playing from
+    ``start``; returns (the player, the path)."""
+    from musicrec_desktop.recommend.service import Recommender
+
+    bus, mpris, adapter = open_player(ctx, bus_address, player, env)
+    with bus:
+        if start is None:
+            now = mpris.now_playing()
+            require_playing(now)  # before the recommender loads its model
+            start = seed_of(now)
+        path = Recommender.latest(ctx).path(start, target, steps)
+        songs = [r.song for r in [path.start, *path.steps] if r.song.path is not None]
+        adapter.play_playlist(path.name, songs)
+        return mpris.player, path
 
 
 def generated_playlists(ctx: Any, only: Sequence[str] | None = None) -> dict[str, list[Song]]:

@@ -21,7 +21,8 @@ from musicrec_desktop.errors import PlayerError
 from musicrec_desktop.pipeline import PipelineState, state_path
 from tests.app.tiny import finished_run, tiny_pipeline
 
-MENU = ["Play recommended", "Radio from current song", "More like these", "Playlists", "", "Rebuild model",
+MENU = ["Play recommended", "Radio from current song", "More like these", "Path to…", "Playlists", "",
+        "Rebuild model",
         "Update library", "Pause work", "Cancel work", "", "Model report…", "Settings…", "",
         "Quit"]
 
@@ -56,6 +57,10 @@ class RecordingPlayer(PlayerCommands):
             if self.radio_ends.is_set():
                 return "you switched to other music (Other song)"
         raise AssertionError("the radio was never stopped")
+
+    def path_to(self, ctx, target):
+        self._record("path_to", target)
+        return "Path from song1 to song9"
 
     def push_playlist(self, ctx, playlist):
         self._record("push_playlist", playlist)
@@ -120,6 +125,27 @@ def test_more_like_these_starts_a_radio_from_the_songs_just_played(qtbot, tray):
     with qtbot.waitSignal(tray.radio_changed, timeout=5000, check_params_cb=lambda text: text == ""):
         tray.actions["radio"].trigger()
     assert tray.actions["more_like_these"].isEnabled()
+
+
+def test_path_to_plays_a_path_to_the_song_the_person_picks(qtbot, tray, monkeypatch, tmp_path):
+    picked = tmp_path / "song9.flac"
+    asked = []
+
+    # The file dialog is modal and waits for a person: it stands in for their choice here.
+    def choose(*args, answer=str(picked)):
+        asked.append(args[1])
+        return answer, ""
+
+    monkeypatch.setattr("musicrec_desktop.app.tray.QFileDialog.getOpenFileName", choose)
+    with qtbot.waitSignal(tray.notified, timeout=5000) as note:
+        tray.actions["path_to"].trigger()
+    assert asked == ["Path to which song?"]
+    assert tray.player.calls == [("path_to", picked)]
+    assert note.args == ["Path", "Playing 'Path from song1 to song9'."]
+    monkeypatch.setattr("musicrec_desktop.app.tray.QFileDialog.getOpenFileName", lambda *a: ("", ""))
+    tray.actions["path_to"].trigger()  # cancelled: nothing asked of the player
+    qtbot.wait(50)
+    assert tray.player.calls == [("path_to", picked)]
 
 
 def test_radio_ending_by_itself_is_reported(qtbot, tray):
