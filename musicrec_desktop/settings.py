@@ -180,6 +180,15 @@ class Settings:
                              maximum=1000)
     exclude_artists: list[str] = option([], "Never recommend these artists", "Recommendations")
     exclude_genres: list[str] = option([], "Never recommend these genres", "Recommendations")
+    artist_gap: int = option(0, "No artist twice within (songs)", "Recommendations",
+                             "In radio, song paths, Play recommended and the generated playlists: at "
+                             "least this many other songs between two of one artist; 0: no gap "
+                             "(the radio always keeps 3).", minimum=0, maximum=100)
+    album_gap: int = option(0, "No album twice within (songs)", "Recommendations",
+                            "Like the artist gap, for albums; 0: no gap.", minimum=0, maximum=100)
+    max_song_minutes: float = option(0.0, "Leave out songs longer than (minutes)", "Recommendations",
+                                     "DJ sets, audiobooks, podcasts; 0: no limit. Songs rated two stars "
+                                     "or less are never recommended.", minimum=0.0, maximum=100_000.0)
     # Desktop
     companion_player: str = option("auto", "Player to control", "Desktop",
                                    choices=("auto", "strawberry", "clementine"))

@@ -265,7 +265,8 @@ def _doubling_bucket(count: int) -> int:
 class RecommendStage(Stage):
     name, title = "recommend", "Making recommendations"
     settings_keys = ("output_dir", "playlist_length", "playlist_format", "recent_days",
-                     "artist_cap", "exclude_artists", "exclude_genres")
+                     "artist_cap", "exclude_artists", "exclude_genres", "artist_gap", "album_gap",
+                     "max_song_minutes")
     top_n = 10
 
     def fingerprint(self, ctx, state):

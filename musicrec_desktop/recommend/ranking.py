@@ -1,5 +1,8 @@
-"""Turning predicted ratings into lists: the exclusion rules, MMR diversity, the artist cap,
-near-duplicates and the reason that goes with each song."""
+"""Turning predicted ratings into lists: the exclusion rules, MMR diversity, the artist cap, the
+artist and album gaps, near-duplicates and the reason that goes with each song.
+
+``Ranker.allowed`` and ``Ranker.select`` are the one place the list rules of the settings apply;
+every list maker (Play recommended, radio, song paths, the generated playlists) goes through them."""
 
 from __future__ import annotations
 
@@ -45,6 +48,13 @@ def _artist(song: Song) -> str:
     return name or f"\0{song.key}"
 
 
+def _album(song: Song) -> str:
+    """The album the album gap counts: its title with its artist (many artists have a "Greatest
+    Hits"). Songs without an album are not one shared album."""
+    title = song.album.casefold().strip()
+    return f"{(song.albumartist or song.artist).casefold().strip()}|{title}" if title else f"\0{song.key}"
+
+
 class Ranker:
     """Holds the predictions for a table and applies the list rules of the settings."""
 
@@ -68,8 +78,9 @@ class Ranker:
 
     # -- which songs may appear --------------------------------------------------------------
     def allowed(self, *, skip_recent: bool = True) -> np.ndarray:
-        """N bool: available, not rated two stars or less, not excluded by artist or genre, and
-        (with ``skip_recent``) not played in the last ``recent_days`` days."""
+        """N bool: available, not rated two stars or less, not excluded by artist or genre, not
+        longer than ``max_song_minutes`` (when set) and (with ``skip_recent``) not played in the
+        last ``recent_days`` days."""
         if skip_recent not in self._allowed:
             self._allowed[skip_recent] = self._allowed_mask(skip_recent)
         return self._allowed[skip_recent].copy()
@@ -79,11 +90,13 @@ class Ranker:
         banned_artists = {a.casefold().strip() for a in s.exclude_artists}
         banned_genres = {g.casefold().strip() for g in s.exclude_genres}
         recent_after = self.now - s.recent_days * 86400
+        longest_s = s.max_song_minutes * 60 or float("inf")
         out = np.ones(len(self.table), dtype=bool)
         for i, song in enumerate(self.table.songs):
             if (not song.available
                     or (song.rating is not None and song.rating <= DISLIKED_MAX)
                     or (skip_recent and s.recent_days and song.lastplayed and song.lastplayed >= recent_after)
+                    or (song.length_s or 0.0) > longest_s
                     or (banned_artists and {_artist(song), song.albumartist.casefold().strip()}
                         & banned_artists)
                     or (banned_genres and self._genre_banned(song.genre, banned_genres))):
@@ -107,8 +120,9 @@ class Ranker:
                artist_cap: int | None = None, artist_gap: int = 0,
                history: list[int] = ()) -> list[int]:
         """Up to ``n`` of ``rows`` picked by MMR over ``relevance`` (one per row), with the artist cap,
-        at least ``artist_gap`` other songs between two of one artist, and no near-duplicates of
-        each other or of ``history`` (rows already played in this list or session, oldest first)."""
+        at least ``artist_gap`` (or the setting's, if larger) other songs between two of one artist,
+        the setting's album gap, and no near-duplicates of each other or of ``history`` (rows
+        already played in this list or session, oldest first; the gaps count back into it)."""
         if len(rows) == 0 or n <= 0:
             return []
         relevance = relevance.astype(np.float64)
@@ -120,8 +134,12 @@ class Ranker:
         vectors = self.table.vectors[rows]  # P x D
         cap = self.settings.artist_cap if artist_cap is None else artist_cap
         artists = [_artist(self.table.songs[r]) for r in rows]
+        albums = [_album(self.table.songs[r]) for r in rows]
         counts: Counter[str] = Counter()
+        artist_gap = max(artist_gap, self.settings.artist_gap)
+        album_gap = self.settings.album_gap
         recent = [_artist(self.table.songs[r]) for r in history][-artist_gap:] if artist_gap else []
+        recent_albums = [_album(self.table.songs[r]) for r in history][-album_gap:] if album_gap else []
         names = {self._names[r] for r in history}
         max_sim = np.full(len(rows), -1.0)
         blocked = np.zeros(len(rows), dtype=bool)
@@ -130,7 +148,8 @@ class Ranker:
             blocked |= past.max(axis=0) > DUPLICATE_COSINE
         picked: list[int] = []
         while len(picked) < n:
-            ok = ~blocked & np.array([counts[a] < cap and a not in recent for a in artists])
+            ok = ~blocked & np.array([counts[a] < cap and a not in recent and b not in recent_albums
+                                      for a, b in zip(artists, albums, strict=True)])
             ok &= np.array([self._names[r] not in names for r in rows])
             if not ok.any():
                 break
@@ -146,6 +165,8 @@ class Ranker:
             names.add(self._names[rows[best]])
             if artist_gap:
                 recent = (recent + [artists[best]])[-artist_gap:]
+            if album_gap:
+                recent_albums = (recent_albums + [albums[best]])[-album_gap:]
         return picked
 
     # -- explaining --------------------------------------------------------------------------
