@@ -1,5 +1,5 @@
-"""Generated playlists: Discover, one per genre category, Forgotten favourites and More like my
-five-star songs. Each is a list of ``Recommendation`` with its reason."""
+"""Generated playlists: Discover, one per genre category, Forgotten favourites, More like my
+five-star songs and My taste fingerprint. Each is a list of ``Recommendation`` with its reason."""
 
 from __future__ import annotations
 
@@ -16,6 +16,12 @@ DISCOVER = "Discover"
 RECOMMENDED = "Recommended"  # "Play recommended"'s playlist in the player
 FORGOTTEN = "Forgotten favourites"
 MORE_LIKE_FIVE_STARS = "More like my five-star songs"
+TASTE_FINGERPRINT = "My taste fingerprint"  # a fixed name: each run replaces the same files
+
+FINGERPRINT_ANCHORS = 20  # the most played and best rated songs whose neighbourhood it is
+UNHEARD_DAYS = 90  # not played for this long (or never): the full "not heard lately" share
+# The fingerprint's score: closeness to an anchor, not heard lately, predicted rating.
+FINGERPRINT_WEIGHTS = (0.6, 0.25, 0.15)
 
 
 def discover(ranker: Ranker, n: int) -> list[Recommendation]:
@@ -70,6 +76,47 @@ def more_like_five_stars(ranker: Ranker, n: int) -> list[Recommendation]:
     return ranker.recommendations(picked, score)
 
 
+def taste_fingerprint(ranker: Ranker, n: int) -> list[Recommendation]:
+    """The neighbourhood of the person's most played and best rated songs (the anchors): songs
+    close to an anchor, favouring those not heard lately, the anchors themselves left out."""
+    songs, vectors = ranker.table.songs, ranker.table.vectors
+    plays = np.array([s.playcount for s in songs], dtype=np.float64)
+    rated = np.nan_to_num(ranker.ratings, nan=0.0)
+    # rating 0..1 plus plays 0..1 (log scale: the 500th play counts less than the 5th)
+    weight = rated + np.log1p(plays) / max(float(np.log1p(plays.max())), 1e-9)
+    disliked = ranker.ratings <= 0.4 + 1e-6  # never an anchor, however often it played
+    anchors = np.array([r for r in np.argsort(-weight, kind="stable")[:FINGERPRINT_ANCHORS]
+                        if weight[r] > 0 and not disliked[r]], dtype=np.int64)
+    if not len(anchors):
+        return []
+    rows = np.setdiff1d(np.flatnonzero(ranker.allowed()), anchors)
+    if not len(rows):
+        return []
+    sims = vectors[rows] @ vectors[anchors].T  # R x A
+    nearest = anchors[np.argmax(sims, axis=1)]  # R: the anchor each song is closest to
+    # never played (no date, or the players' 0 / -1) counts as not heard for long
+    days = np.array([(ranker.now - songs[r].lastplayed) / 86400 if (songs[r].lastplayed or 0) > 0
+                     else UNHEARD_DAYS for r in rows])
+    near, unheard, liked = FINGERPRINT_WEIGHTS
+    score = np.zeros(len(songs))
+    score[rows] = (near * sims.max(axis=1) + unheard * np.clip(days / UNHEARD_DAYS, 0.0, 1.0)
+                   + liked * ranker.predicted[rows])
+    picked = ranker.select(rows, score[rows], n)
+    anchor_of = dict(zip(rows.tolist(), nearest.tolist(), strict=True))
+    reasons = [_fingerprint_reason(ranker, r, anchor_of[r]) for r in picked]
+    return ranker.recommendations(picked, score, reasons)
+
+
+def _fingerprint_reason(ranker: Ranker, row: int, anchor: int) -> str:
+    song, near = ranker.table.songs[row], ranker.table.songs[anchor]
+    why = [f"rated {stars_text(near.rating)}"] if near.rating is not None else []
+    if near.playcount:
+        why.append("played once" if near.playcount == 1 else f"played {near.playcount} times")
+    heard = (f"last played {(ranker.now - song.lastplayed) / 86400:.0f} days ago"
+             if (song.lastplayed or 0) > 0 else "never played")
+    return f"near {near.display_name} ({', '.join(why) or 'one of your favourites'}); {heard}"
+
+
 def generate(ranker: Ranker, categories: list[str], n: int) -> dict[str, list[Recommendation]]:
     """Every generated playlist that has songs: name -> songs."""
     out = {DISCOVER: discover(ranker, n)}
@@ -77,4 +124,5 @@ def generate(ranker: Ranker, categories: list[str], n: int) -> dict[str, list[Re
         out[f"Genre: {genre_title(category)}"] = genre(ranker, category, n)
     out[FORGOTTEN] = forgotten_favourites(ranker, n)
     out[MORE_LIKE_FIVE_STARS] = more_like_five_stars(ranker, n)
+    out[TASTE_FINGERPRINT] = taste_fingerprint(ranker, n)
     return {name: songs for name, songs in out.items() if songs}
