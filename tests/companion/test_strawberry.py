@@ -382,6 +382,49 @@ def test_radio_command_plays_any_song_as_a_radio(strawberry, adapter, music, lib
     assert all(e.song_key == library_song(seed).key for e in seed_events)
 
 
+def test_radio_from_three_songs_plays_the_first_then_songs_like_all_three(strawberry, adapter, music,
+                                                                         library_data):
+    seeds = [music[7], music[2], music[10]]
+    since = time.time()
+    seed_args = [a for s in seeds for a in ("--seed", str(s))]
+    with musicrec_process(["--data-dir", str(library_data), "radio", *seed_args, "--play", "--n", "3",
+                           "--player", "strawberry", "--bus", strawberry.bus_address],
+                          strawberry.env) as process:
+        wait_until(lambda: playing(adapter, seeds[0]), timeout=60, what="the first seed playing")
+        wait_until(lambda: started(library_data, since, seeds[0]), what="the radio following")
+        wait_until(adapter.mpris.can_go_next, what="the radio songs loaded")
+        strawberry.run_cli("--next")
+        radio_song = wait_until(lambda: (p := adapter.mpris.now_playing().path) in music
+                                and p != seeds[0] and p, what="a radio song playing")
+        assert radio_song not in seeds  # never a seed
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=15)
+    assert process.returncode == 0, err
+    assert out.splitlines()[0] == f"radio from {library_song(seeds[0]).display_name}: 3 songs added"
+
+
+def test_path_command_plays_the_path_in_the_player(strawberry, adapter, music, library_data):
+    """``musicrec path --play`` (issue 18): the path's playlist, named by its ends, plays from the
+    start; --next goes to the first step."""
+    start, target = music[6], music[11]
+    done = subprocess.run([sys.executable, "-m", "musicrec_desktop", "--data-dir", str(library_data), "path",
+                           "--from", str(start), "--to", str(target), "--steps", "4", "--play", "--player",
+                           "strawberry", "--bus", strawberry.bus_address, "--json"],
+                          env=strawberry.env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    steps = [Path(s["path"]) for s in out["songs"]]
+    assert len(steps) == 4 and steps[-1] == target and len(set(steps)) == 4 and start not in steps
+    assert out["player"] == "strawberry"
+    ends = library_song(start).display_name, library_song(target).display_name
+    assert out["playlist"] == f"Path from {ends[0]} to {ends[1]}"
+    wait_until(lambda: playing(adapter, start), what="the path's start playing")
+    assert adapter.mpris.current_playlist().name == out["playlist"]
+    wait_until(adapter.mpris.can_go_next, what="the path's steps loaded")
+    strawberry.run_cli("--next")
+    wait_until(lambda: playing(adapter, steps[0]), what="the first step playing")
+
+
 def test_follower_runs_inside_a_qt_event_loop(strawberry, adapter, music, qtbot):
     from PySide6.QtCore import QSocketNotifier, QTimer
 
