@@ -47,6 +47,9 @@ class Colouring:
     legend: list[str]  # the groups, in the legend's order
     groups: np.ndarray  # N int, an index into ``legend`` per song
     ordered: bool = False  # the groups are steps of one scale (ratings): coloured along a ramp
+    # each group's place in the full list it comes from (a genre keeps its colour whether or not
+    # the others are there, and between the genre tag and the predicted genre); None: in order
+    slots: list[int] | None = None
 
 
 @dataclass
@@ -288,4 +291,5 @@ def _colouring(title: str, names: list[str], order: list[str]) -> Colouring:
     present = set(names)
     legend = [name for name in order if name in present]
     index = {name: i for i, name in enumerate(legend)}
-    return Colouring(title, legend, np.array([index[name] for name in names], dtype=np.int64))
+    return Colouring(title, legend, np.array([index[name] for name in names], dtype=np.int64),
+                     slots=[order.index(name) for name in legend])

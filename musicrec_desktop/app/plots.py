@@ -143,14 +143,9 @@ class LibraryMap(QWidget):
             return []
         if colouring.ordered:
             return [QColor(c) for c in RATING_COLOURS[:len(colouring.legend)]]
-        colours, next_colour = [], 0
-        for name in colouring.legend:
-            if name in UNKNOWN_COLOURS:
-                colours.append(QColor(UNKNOWN_COLOURS[name]))
-            else:
-                colours.append(QColor(PALETTE[next_colour % len(PALETTE)]))
-                next_colour += 1
-        return colours
+        slots = colouring.slots or list(range(len(colouring.legend)))
+        return [QColor(UNKNOWN_COLOURS.get(name, PALETTE[slot % len(PALETTE)]))
+                for name, slot in zip(colouring.legend, slots, strict=True)]
 
     def tooltip(self, index: int) -> str:
         """What hovering song ``index`` shows: the song, then its group in the colouring shown."""

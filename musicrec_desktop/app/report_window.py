@@ -93,7 +93,7 @@ class ReportWindow(QWidget):
         self.evaluation.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.evaluation.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         # Every column as wide as its header and its values; the table as big as its rows, so
-        # nothing is cut or scrolled (``_fit_evaluation`` sizes it once the rows are in).
+        # nothing is cut or scrolled (``_fit`` sizes it once the rows are in).
         self.evaluation.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         eval_layout.addWidget(self.evaluation)
         self.rating_note = QLabel()
@@ -199,7 +199,7 @@ class ReportWindow(QWidget):
                 item = QTableWidgetItem(_number(values.get(key)))
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.evaluation.setItem(row, column, item)
-        self._fit_evaluation()
+        _fit(self.evaluation)
         self.rating_note.setText(rating.get("message", "") or
                                  ("" if rating else "Not trained yet: choose Rebuild model."))
         self._show_encoders(figures.get("embed", {}))
@@ -220,18 +220,7 @@ class ReportWindow(QWidget):
                 item = QTableWidgetItem(_number(figures.get(key), 2 if key == "songs_per_s" else 3))
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.encoders.setItem(row, column, item)
-        self.encoders.setFixedHeight(self.encoders.horizontalHeader().sizeHint().height()
-                                     + sum(self.encoders.rowHeight(r) for r in range(len(rows)))
-                                     + 2 * self.encoders.frameWidth())
-
-    def _fit_evaluation(self) -> None:
-        table = self.evaluation
-        table.resizeColumnsToContents()
-        table.resizeRowsToContents()
-        frame = 2 * table.frameWidth()
-        table.setMinimumWidth(table.horizontalHeader().length() + frame)
-        table.setFixedHeight(table.horizontalHeader().sizeHint().height()
-                             + table.verticalHeader().length() + frame)
+        _fit(self.encoders)
 
     def _show_cache(self, cache: dict[str, Any]) -> None:
         while self.cache_grid.count():
@@ -247,3 +236,15 @@ class ReportWindow(QWidget):
         for row, (title, value) in enumerate(rows):
             self.cache_grid.addWidget(QLabel(title), row, 0)
             self.cache_grid.addWidget(QLabel(value), row, 1)
+
+
+def _fit(table: QTableWidget) -> None:
+    """Each column as wide as its header and values, the table as wide and tall as all of them:
+    nothing cut, nothing to scroll (the window grows to hold it). An empty table is hidden."""
+    table.setVisible(table.rowCount() > 0)
+    table.resizeColumnsToContents()
+    table.resizeRowsToContents()
+    frame = 2 * table.frameWidth()
+    table.setMinimumWidth(table.horizontalHeader().length() + frame)
+    table.setFixedHeight(table.horizontalHeader().sizeHint().height() + table.verticalHeader().length()
+                         + frame)

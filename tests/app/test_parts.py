@@ -78,3 +78,25 @@ def test_batch_size_hint_follows_gpu_memory():
     assert suggested_batch_size(None) == 16
     assert "No GPU found" in batch_size_hint(None)
     assert "80 GB: up to about 320 songs" in batch_size_hint(80.0)
+
+
+def test_a_genre_keeps_its_colour_whatever_other_genres_the_map_shows(qtbot):
+    from musicrec_desktop.app.map_data import genre_tags
+    from musicrec_desktop.library.genres import GenreMapper
+    from musicrec_desktop.library.song import Song
+    from musicrec_desktop.settings import Settings
+
+    def songs(*genres):
+        return [Song(key=f"k{i}", url=f"file:///{i}.flac", path=None, genre=g) for i, g in enumerate(genres)]
+
+    mapper = GenreMapper.from_settings(Settings())
+    widget = LibraryMap()
+    qtbot.addWidget(widget)
+    colours = {}
+    for library in (songs("Rock", "Jazz"), songs("Jazz", "Bebop")):
+        tags = genre_tags(library, mapper)
+        widget.set_data(MapData(np.zeros((2, 2)), ["a", "b"], ["A", "B"], np.zeros(2, bool), [tags]))
+        colours[tuple(tags.legend)] = dict(zip(tags.legend, widget.legend_colours(), strict=True))
+    first, second = colours[("Rock", "Jazz and classical")], colours[("Jazz and classical", "Other genre")]
+    assert first["Jazz and classical"] == second["Jazz and classical"]  # 2nd in one, 1st in the other
+    assert first["Rock"] != first["Jazz and classical"]

@@ -13,7 +13,10 @@ from PySide6.QtWidgets import QApplication, QToolTip
 from musicrec_desktop.app import map_data
 from musicrec_desktop.app.report_window import ReportWindow
 from musicrec_desktop.encoders.choice import chosen_name
+from musicrec_desktop.encoders.measure import figures_table, measure_backends
 from musicrec_desktop.library import load_library
+from musicrec_desktop.pipeline import PipelineState, state_path
+from musicrec_desktop.pipeline.figures import json_safe
 from musicrec_desktop.recommend.predictions import predictions_path
 from musicrec_desktop.store.embeddings import EmbeddingStore
 from tests.app.tiny import finished_run, make_ctx, write_song
@@ -27,6 +30,12 @@ def rated_run(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     ctx, _report = finished_run(tmp_path, songs=60, name="{genre}-{i:02d} Midnight Harbour Lights",
                                 artist_cap=10)
+    # The encoders' table as the embed stage fills it: the backends measured on these songs.
+    measure_backends(ctx.settings, ctx.dirs, load_library(ctx.settings, ctx.dirs).songs, rating=False)
+    state = PipelineState.load(state_path(ctx))
+    backends = [json_safe(r.as_dict()) for r in figures_table(ctx.settings, ctx.dirs)]
+    state.figures["embed"] = {"backends": backends, "serving": chosen_name(ctx.settings)}
+    state.save(state_path(ctx))
     return ctx
 
 
@@ -40,26 +49,28 @@ def open_report(qtbot, ctx) -> ReportWindow:
     return window
 
 
-def test_the_baselines_table_shows_every_header_and_value_whole_at_the_default_size(qtbot, rated_run):
+def test_every_table_shows_every_header_and_value_whole_at_the_default_size(qtbot, rated_run):
     window = open_report(qtbot, rated_run)
-    table = window.evaluation
-    names = [table.item(r, 0).text() for r in range(table.rowCount())]
+    assert window.size().width() == 1100 and window.size().height() == 720  # the default size
+    names = [window.evaluation.item(r, 0).text() for r in range(window.evaluation.rowCount())]
     assert names == ["rating model", "rating model, embeddings + implicit signals",
                      "rating model, embeddings only", "mean rating", "k-NN"]  # real figures
-    assert table.item(0, 1).text() not in ("", "–")
-    assert window.size().width() == 1100 and window.size().height() == 720  # the default size
-    metrics, header = table.fontMetrics(), table.horizontalHeader()
+    assert window.evaluation.item(0, 1).text() not in ("", "–")
+    assert window.encoders.rowCount() == 1 and window.encoders.item(0, 0).text().endswith("(in use)")
+    assert window.encoders.item(0, 4).text() not in ("", "–")  # same-folder precision, measured
     padding = 6  # Qt draws a few pixels of margin around a cell's text
-    for column in range(table.columnCount()):
-        texts = [table.item(r, column).text() for r in range(table.rowCount())]
-        needed = max(metrics.horizontalAdvance(t) for t in texts)
-        title = table.horizontalHeaderItem(column).text()
-        needed = max(needed, header.fontMetrics().horizontalAdvance(title))
-        assert table.columnWidth(column) >= needed + padding, (column, table.columnWidth(column), needed)
-    # Every column and every row in view: no scrolling, nothing cut at the right or the bottom.
-    assert header.length() <= table.viewport().width()
-    assert table.verticalHeader().length() <= table.viewport().height()
-    assert not table.horizontalScrollBar().isVisible() and not table.verticalScrollBar().isVisible()
+    for table in (window.evaluation, window.encoders):
+        metrics, header = table.fontMetrics(), table.horizontalHeader()
+        for column in range(table.columnCount()):
+            texts = [table.item(r, column).text() for r in range(table.rowCount())]
+            needed = max(metrics.horizontalAdvance(t) for t in texts)
+            title = table.horizontalHeaderItem(column).text()
+            needed = max(needed, header.fontMetrics().horizontalAdvance(title))
+            assert table.columnWidth(column) >= needed + padding, (title, table.columnWidth(column), needed)
+        # Every column and every row in view: no scrolling, nothing cut at the right or the bottom.
+        assert table.isVisible() and header.length() <= table.viewport().width()
+        assert table.verticalHeader().length() <= table.viewport().height()
+        assert not table.horizontalScrollBar().isVisible() and not table.verticalScrollBar().isVisible()
     # The ten top recommendations with their reasons: whole lines, scrolled when taller than the room.
     top = window.top
     assert top.text().count("\n") == 9 and "because you rated" in top.text()
@@ -74,9 +85,12 @@ def test_the_map_offers_each_colouring_in_the_persons_words(qtbot, rated_run):
     assert window.colour_by.currentText() == "Genre tag"  # every song is tagged
     assert window.map.colouring.legend == ["Rock", "Jazz and classical", "Latin and world"]
 
+    tag_colours = dict(zip(window.map.colouring.legend, window.map.legend_colours(), strict=True))
     window.colour_by.setCurrentIndex(1)
     predicted = window.map.colouring
     assert predicted.title == "Predicted genre"
+    # A genre keeps its colour from one colouring to the other.
+    assert dict(zip(predicted.legend, window.map.legend_colours(), strict=True)) == tag_colours
     # One centre per genre: the songs' nearest tagged neighbours give each its own genre back.
     tags = window.map.data.colourings[0]
     assert [tags.legend[g] for g in tags.groups] == [predicted.legend[g] for g in predicted.groups]
