@@ -235,9 +235,11 @@ def train(table: SongTable, config: RatingConfig, *, progress: ProgressCallback 
     rated = np.flatnonzero(~np.isnan(ratings))
     if len(rated) < MIN_RATINGS:
         model = FavouritesModel.from_table(table)
-        message = (f"only {len(rated)} rated songs (a rating model needs at least {MIN_RATINGS}): "
-                   f"recommending by similarity to your {len(model.favourite_keys)} most played, "
-                   "least skipped songs. Rate more songs in your player for better recommendations.")
+        favourites = len(model.favourite_keys)
+        basis = (f": recommending by similarity to your {favourites} most played, least skipped songs"
+                 if favourites else " and none played yet: recommendations are picked for variety")
+        message = (f"only {len(rated)} rated songs (a rating model needs at least {MIN_RATINGS}){basis}. "
+                   "Rate more songs in your player for better recommendations.")
         log.warning(message)
         return model, RatingReport(len(rated), len(table), table.model_id, True, message,
                                    seconds=time.monotonic() - started)

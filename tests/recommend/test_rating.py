@@ -59,6 +59,17 @@ def test_rating_model_learns_the_taste_and_reports_baselines(library):
     assert predicted[loved].mean() > predicted[hated].mean() + 0.3
 
 
+def test_no_ratings_and_no_plays_say_the_picks_are_for_variety(tmp_path):
+    """An untagged, unrated, never played folder of music (the dev library, say)."""
+    lib = build_library(tmp_path, rated_artists=0)
+    replace_songs(lib, {s.key: {"playcount": 0, "skipcount": 0} for s in lib.scan.songs})
+    report = train_recommender(lib.ctx.settings, lib.ctx.dirs, lib.scan)
+    assert report.fallback and report.n_rated == 0
+    assert report.message == ("only 0 rated songs (a rating model needs at least 30) and none played yet: "
+                              "recommendations are picked for variety. Rate more songs in your player "
+                              "for better recommendations.")
+
+
 def test_few_ratings_fall_back_to_favourites(tmp_path):
     lib = build_library(tmp_path, rated_artists=2)  # 8 ratings
     # only Artist 5 is played; the 8 rated songs sit at 2.5 stars: neither liked nor disliked
@@ -69,6 +80,7 @@ def test_few_ratings_fall_back_to_favourites(tmp_path):
     report = train_recommender(lib.ctx.settings, lib.ctx.dirs, lib.scan)
     assert report.fallback and report.n_rated == 8
     assert "only 8 rated songs" in report.message and "at least 30" in report.message
+    assert "similarity to your 8 most played" in report.message
     model, _, _ = taste.load(taste.model_path(lib.ctx.dirs.models))
     artist5 = {s.key for s in lib.scan.songs if s.artist == "Artist 5"}
     assert set(model.favourite_keys) == artist5  # the only songs with plays
