@@ -63,8 +63,8 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     if len(path.steps) < args.steps:
         print(f"only {len(path.steps)} of {args.steps} steps: the library has no more songs on the way "
               "that the settings allow")
-    print(f"{'smooth' if path.smooth else 'not smooth'}: the largest hop {min(path.hops):.2f}, "
-          f"straight from start to target {path.direct:.2f} (similarity)")
+    print(f"{'smooth' if path.smooth else 'not smooth'}: every hop at similarity {min(path.hops):.2f} or "
+          f"more; straight from the start to the target: {path.direct:.2f}")
     for f in files:
         print(f"wrote {f}")
     if player:
