@@ -59,6 +59,8 @@ def test_companion_commands_report_no_player_and_no_bus(private_bus, tmp_path):
     ["push-playlists"],
     ["radio", "--seed", "/music/a song.flac", "--play"],
     ["radio", "--from-current", "--player", "clementine"],
+    ["radio", "--seed", "/music/a.flac", "--seed", "/music/b.flac", "--play"],
+    ["path", "--from", "/music/a.flac", "--to", "/music/b.flac", "--play"],
 ])
 def test_player_commands_look_for_the_player_before_the_recommender(private_bus, tmp_path, command, capsys):
     from musicrec_desktop.cli import main
