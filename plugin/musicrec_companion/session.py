@@ -28,7 +28,7 @@ from musicrec_desktop.recommend.playlists import RECOMMENDED
 log = logging.getLogger(__name__)
 
 RECENT_S = 3600.0  # "More like these": the songs played in the last hour ...
-MORE_LIKE_THESE = 5  # ... at most this many, with the playing one
+MORE_LIKE_THESE = 5  # ... at most this many, besides the playing one
 
 
 def run_radio(ctx: Any, *, seed: str | Sequence[str] | None = None, stop: threading.Event,
