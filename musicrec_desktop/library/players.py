@@ -20,7 +20,9 @@ PLAYERS = ("strawberry", "clementine")
 LOCATION_COLUMN = {"strawberry": "url", "clementine": "filename"}
 # Read when present; an older or newer schema without one of them reads as NULL.
 _COLUMNS = ("title", "artist", "album", "albumartist", "genre", "year", "rating", "playcount",
-            "skipcount", "lastplayed", "score", "length", "beginning", "unavailable")
+            "skipcount", "lastplayed", "score", "length", "beginning", "unavailable",
+            # Strawberry after 1.0.14 keeps MusicBrainz ids; 1.0.14 and Clementine do not.
+            "musicbrainz_recording_id")
 _NS = 1_000_000_000
 
 
@@ -125,7 +127,7 @@ def songs_from_rows(rows: Iterable[tuple], source: str, location: Path | None) -
 
 def _song(row: tuple, skipped: Counter[str], notes: Counter[str]) -> Song | None:
     (url, title, artist, album, albumartist, genre, year, rating, playcount, skipcount,
-     lastplayed, score, length, beginning, unavailable) = row
+     lastplayed, score, length, beginning, unavailable, mbid) = row
     url = _text(url).strip()
     if not url:
         skipped["no location"] += 1
@@ -163,6 +165,7 @@ def _song(row: tuple, skipped: Counter[str], notes: Counter[str]) -> Song | None
         length_s=length_ns / _NS if length_ns > 0 else None,
         beginning_s=beginning_ns / _NS,
         available=available,
+        mbid=_text(mbid).strip().lower(),
     )
 
 

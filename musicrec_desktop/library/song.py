@@ -35,6 +35,7 @@ class Song:
     length_s: float | None = None  # seconds
     beginning_s: float = 0.0  # CUE offset into the file, seconds
     available: bool = True  # the file exists on this machine (checked when read, not the player's word)
+    mbid: str = ""  # MusicBrainz recording id, where the player keeps one (else "")
 
     @property
     def stars(self) -> float | None:

@@ -14,6 +14,7 @@ from typing import Literal
 
 EventKind = Literal["start", "finish", "skip"]
 KINDS: tuple[str, ...] = ("start", "finish", "skip")
+IMPORTED = "import"  # the ``player`` of listens imported from a file (musicrec history import)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS listening (
@@ -26,6 +27,9 @@ CREATE TABLE IF NOT EXISTS listening (
     player TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS listening_at ON listening(at);
+-- A listen imported twice (the same file again, or two exports of the same listens) is one listen.
+CREATE UNIQUE INDEX IF NOT EXISTS listening_imported ON listening(song_key, at)
+    WHERE player = 'import';
 """
 
 
@@ -36,7 +40,7 @@ class ListeningEvent:
     kind: EventKind  # start | finish | skip
     at: float  # epoch seconds
     position_s: float = 0.0  # where in the song it happened (seconds)
-    player: str = ""  # "strawberry" or "clementine"
+    player: str = ""  # "strawberry" or "clementine"; IMPORTED for a listen read from a file
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -72,6 +76,19 @@ class HistoryStore:
                 (event.song_url, event.song_key, event.kind, float(event.at),
                  float(event.position_s), event.player),
             )
+
+    def record_imported(self, events: list[ListeningEvent]) -> int:
+        """Records listens read from a file (``player`` IMPORTED, ``song_key`` set); one already
+        here at the same time for the same song is left out. Returns how many were added."""
+        before = self._db.total_changes
+        with self._db:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO listening (song_url, song_key, kind, at, position_s, player) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(e.song_url, e.song_key, e.kind, float(e.at), float(e.position_s), IMPORTED)
+                 for e in events],
+            )
+        return self._db.total_changes - before
 
     def events(self, since: float | None = None) -> list[ListeningEvent]:
         """Events at or after ``since`` (epoch seconds; all when None), oldest first."""

@@ -1,0 +1,50 @@
+"""What the listening history holds: listens, how many are library songs, sessions and span."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import UTC, datetime
+
+from musicrec_desktop.store.history import IMPORTED, ListeningEvent
+
+SESSION_GAP_S = 30 * 60  # more than this between two listens starts a new listening session
+LISTEN_KINDS = ("finish", "skip")  # every play ends one of these ways; an imported listen finishes
+
+
+def listens(events: list[ListeningEvent]) -> list[ListeningEvent]:
+    """One event per play, oldest first (``events`` as the store gives them)."""
+    return [e for e in events if e.kind in LISTEN_KINDS]
+
+
+def sessions(plays: list[ListeningEvent]) -> list[list[ListeningEvent]]:
+    """``plays`` (oldest first) cut wherever more than SESSION_GAP_S passes between two."""
+    out: list[list[ListeningEvent]] = []
+    for play in plays:
+        if out and play.at - out[-1][-1].at <= SESSION_GAP_S:
+            out[-1].append(play)
+        else:
+            out.append([play])
+    return out
+
+
+def history_summary(events: list[ListeningEvent], library_keys: Collection[str],
+                    library_urls: Collection[str]) -> dict:
+    """Listens, those of library songs (by key, else URL), sessions and the span, as a dict."""
+    plays = listens(events)
+    matched = sum(1 for e in plays if e.song_key in library_keys or e.song_url in library_urls)
+    first, last = (plays[0].at, plays[-1].at) if plays else (None, None)
+    return {
+        "listens": len(plays),
+        "matched": matched,
+        "imported": sum(1 for e in plays if e.player == IMPORTED),
+        "skips": sum(1 for e in plays if e.kind == "skip"),
+        "sessions": len(sessions(plays)),
+        "session_gap_minutes": SESSION_GAP_S // 60,
+        "first": _iso(first),
+        "last": _iso(last),
+        "span_days": round((last - first) / 86400, 1) if plays else 0.0,
+    }
+
+
+def _iso(at: float | None) -> str | None:
+    return None if at is None else datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
