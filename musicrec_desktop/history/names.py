@@ -8,6 +8,7 @@ import unicodedata
 # "Song (feat. X)", "Song [ft X]": the bracket and what it holds; "Artist feat. X": the rest.
 _FEAT_IN_BRACKETS = re.compile(r"[(\[]\s*(?:feat|ft|featuring)\b\.?[^)\]]*[)\]]")
 _FEAT_TO_END = re.compile(r"\s(?:feat|ft|featuring)\b\.?\s.*$")
+_APOSTROPHES = re.compile(r"['‘’`´]")  # "Let's" and "Lets" are one word
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
@@ -17,4 +18,4 @@ def normalise_name(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.casefold())
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = _FEAT_TO_END.sub("", _FEAT_IN_BRACKETS.sub(" ", text))
-    return " ".join(_NOT_WORD.sub(" ", text).split())
+    return " ".join(_NOT_WORD.sub(" ", _APOSTROPHES.sub("", text)).split())

@@ -18,6 +18,7 @@ from musicrec_desktop.history.names import normalise_name
     ("Daft Punk feat. Pharrell Williams", "daft punk"),
     ("Daft Punk Featuring Pharrell", "daft punk"),
     ("AC/DC", "ac dc"),
+    ("Let's Go Fishin’", "lets go fishin"),
     ("Left Featherweight", "left featherweight"),  # "feat" inside a word stays
     ("", ""),
 ])
