@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -108,7 +109,9 @@ def _listenbrainz_item(path: Path, line: int | None, item: object, where: str) -
     if not isinstance(meta, dict):
         raise fail("no track_metadata")
     at = item.get("listened_at")
-    if isinstance(at, bool) or not isinstance(at, int | float):
+    if isinstance(at, str) and at.strip():  # some tools write the time as ISO 8601 text
+        at = _timestamp(path, line, at, where)
+    if isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at):
         raise fail(f"listened_at is {at!r}, not epoch seconds")
     info = meta.get("additional_info") if isinstance(meta.get("additional_info"), dict) else {}
     mapping = meta.get("mbid_mapping") if isinstance(meta.get("mbid_mapping"), dict) else {}
@@ -164,11 +167,13 @@ def _column(header: list[str], names: tuple[str, ...]) -> int | None:
     return next((header.index(n) for n in names if n in header), None)
 
 
-def _timestamp(path: Path, line: int, text: str) -> float:
+def _timestamp(path: Path, line: int | None, text: str, where: str = "") -> float:
     """Epoch seconds from epoch seconds or an ISO 8601 date (UTC when it names no zone)."""
     text = text.strip()
     try:
-        return float(text)
+        number = float(text)
+        if math.isfinite(number):
+            return number
     except ValueError:
         pass
     when = None
@@ -182,8 +187,8 @@ def _timestamp(path: Path, line: int, text: str) -> float:
             except ValueError:
                 continue
     if when is None:
-        raise HistoryFileError(path, line, f"timestamp {text!r} is neither epoch seconds nor an "
-                                           "ISO 8601 date")
+        raise HistoryFileError(path, line, (f"{where}: " if where else "") + f"timestamp {text!r} "
+                                           "is neither epoch seconds nor an ISO 8601 date")
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 

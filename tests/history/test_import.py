@@ -200,6 +200,11 @@ def test_csv_of_names_as_lastfm_exports_them(library, tmp_path, capsys):
     ('{"listened_at": null, "track_metadata": {"track_name": "B"}}\n',
      ", line 1: listened_at is None, not epoch seconds"),
     ('[{"listened_at": 1700000000}]', ": listen 1: no track_metadata"),
+    ('[{"listened_at": "2023-11-14T22:13:20Z", "track_metadata": {}}, '
+     '{"listened_at": "soon", "track_metadata": {}}]',
+     ": listen 2: timestamp 'soon' is neither epoch seconds nor an ISO 8601 date"),
+    ("timestamp,path\nnan,/music/a.flac\n",
+     ", line 2: timestamp 'nan' is neither epoch seconds nor an ISO 8601 date"),
 ])
 def test_an_unreadable_file_is_named_with_its_line_and_nothing_is_imported(
         library, tmp_path, capsys, text, message):
