@@ -73,7 +73,7 @@ def read_history_file(path: Path) -> tuple[str, list[Listen]]:
     if start == "[":
         return LISTENBRAINZ, _listenbrainz_array(path, text)
     if start == "{":
-        return LISTENBRAINZ, list(_listenbrainz_lines(path, text))
+        return LISTENBRAINZ, _listenbrainz_object_or_lines(path, text)
     if not start:
         raise HistoryFileError(path, None, "the file is empty")
     return _csv(path, text)
@@ -86,6 +86,19 @@ def _listenbrainz_array(path: Path, text: str) -> list[Listen]:
         raise HistoryFileError(path, exc.lineno, f"not JSON ({exc.msg})") from exc
     # A pretty-printed array has no line per listen: each is named by its place instead.
     return [_listenbrainz_item(path, None, item, f"listen {i}") for i, item in enumerate(items, 1)]
+
+
+def _listenbrainz_object_or_lines(path: Path, text: str) -> list[Listen]:
+    """JSON lines, or one object: the API's answer saved as is, ``{"payload": {"listens": []}}``."""
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError:
+        return list(_listenbrainz_lines(path, text))
+    payload = whole.get("payload") if isinstance(whole, dict) else None
+    if isinstance(payload, dict) and isinstance(payload.get("listens"), list):
+        return [_listenbrainz_item(path, None, item, f"listen {i}")
+                for i, item in enumerate(payload["listens"], 1)]
+    return list(_listenbrainz_lines(path, text))
 
 
 def _listenbrainz_lines(path: Path, text: str) -> Iterator[Listen]:

@@ -144,6 +144,14 @@ def test_listenbrainz_json_array_matches_by_mbid_where_the_library_has_them(libr
     assert summary["span_days"] == 0.1
 
 
+def test_listenbrainz_api_answer_saved_as_a_file(library, tmp_path, capsys):
+    export = tmp_path / "listens.json"
+    export.write_text(json.dumps({"payload": {"count": 3, "user_id": "someone",
+                                              "listens": LISTENS[:3]}}), encoding="utf-8")
+    code, report, _ = musicrec(capsys, library, "history", "import", str(export), "--json")
+    assert code == 0 and report["listens"] == 3 and report["added"] == 3
+
+
 def test_csv_of_paths(library, tmp_path, capsys):
     export = tmp_path / "plays.csv"
     with export.open("w", newline="", encoding="utf-8") as out:
