@@ -6,7 +6,7 @@ A chunk's vector is the 104 MFCC statistics of the design study's MFCC row: 26 M
 64-band Slaney log-mel, 64 ms frames, 32 ms hop) and their frame-to-frame deltas, each
 summarised by its mean and standard deviation over the chunk. The features have very different
 scales (the first MFCC is in the hundreds), so once every song is in, ``refit`` standardises them
-over the library (z-score per feature, ``dsp.standardise``), which the similarities then compare.
+over the library (z-score per feature, ``features.standardise``), which the similarities then compare.
 """
 
 from __future__ import annotations
@@ -16,10 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from musicrec_desktop.encoders.base import Embedded
-from musicrec_desktop.encoders.dsp import RAW, standardise
-from musicrec_desktop.paths import DataDirs
-from musicrec_desktop.settings import Settings
-from musicrec_desktop.store.embeddings import EmbeddingStore
+from musicrec_desktop.encoders.features import RAW, FeatureBackend
 
 N_FFT = 1024  # 64 ms at 16 kHz
 HOP = 512  # 32 ms
@@ -48,34 +45,14 @@ def mfcc_statistics(wave: np.ndarray) -> np.ndarray:
     return np.concatenate([mfcc.mean(1), mfcc.std(1), delta.mean(1), delta.std(1)]).astype(np.float32)
 
 
-class MfccBackend:
+class MfccBackend(FeatureBackend):
     name = "mfcc"
     title = "Sound features (MFCC statistics, no learning)"
-    needs_training = False
-
-    def __init__(self, settings: Settings, dirs: DataDirs) -> None:
-        self._device = "cpu"
-
-    def unavailable(self) -> str | None:
-        return None
-
-    def load(self, device: str) -> None:
-        self._device = "cpu"  # numpy and one STFT per chunk: a GPU would not pay its transfers
+    DIMENSION = DIMENSION
 
     @property
     def model_id(self) -> str:
         return f"mfcc{DIMENSION}-v{FEATURES_VERSION}"
-
-    @property
-    def dimension(self) -> int:
-        return DIMENSION
-
-    @property
-    def device(self) -> str:
-        return self._device
-
-    def disk_bytes(self) -> int:
-        return 0  # no weights
 
     def describe(self) -> str:
         return f"{N_MFCC} MFCCs and their deltas, mean and std per song, z-scored over the library"
@@ -85,6 +62,3 @@ class MfccBackend:
         if waves:
             rows = np.stack([mfcc_statistics(w) for w in waves])
         return Embedded(rows, {RAW: rows})
-
-    def refit(self, store: EmbeddingStore, model_id: str) -> None:
-        standardise(store, model_id)

@@ -9,8 +9,9 @@ import pytest
 import soundfile
 
 from musicrec_desktop.encoders import dsp
-from musicrec_desktop.encoders.dsp import DIMENSION, RAW, DspBackend
+from musicrec_desktop.encoders.dsp import DIMENSION, DspBackend
 from musicrec_desktop.encoders.embed import embed_songs
+from musicrec_desktop.encoders.features import RAW
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.settings import Settings
 from musicrec_desktop.store.embeddings import EmbeddingStore

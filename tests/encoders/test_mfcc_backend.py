@@ -6,8 +6,8 @@ import sqlite3
 
 import numpy as np
 
-from musicrec_desktop.encoders.dsp import RAW
 from musicrec_desktop.encoders.embed import embed_songs
+from musicrec_desktop.encoders.features import RAW
 from musicrec_desktop.encoders.mfcc import DIMENSION, MfccBackend, mfcc_statistics
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.settings import Settings
