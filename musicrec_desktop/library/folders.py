@@ -93,6 +93,7 @@ def read_song(path: Path, skipped: dict[str, int] | None = None) -> Song | None:
         albumartist=tags.get("albumartist", ""), genre=tags.get("genre", ""),
         year=_year(tags.get("date", "")), rating=tags.get("rating"),
         length_s=float(length) if length else None,
+        mbid=tags.get("mbid", "").strip().lower(),
     )
 
 
@@ -133,6 +134,8 @@ def _id3(tags: ID3) -> dict:
             out[field] = _join(str(v) for v in tags[frame].text)
     if "TCON" in tags:
         out["genre"] = _join(tags["TCON"].genres)  # resolves ID3v1 numbers such as "(17)"
+    if "UFID:http://musicbrainz.org" in tags:  # where MusicBrainz Picard writes the recording id
+        out["mbid"] = tags["UFID:http://musicbrainz.org"].data.decode("ascii", "replace")
     out["rating"] = _id3_rating(tags)
     return out
 
@@ -193,7 +196,7 @@ def _vorbis(tags: object) -> dict:
 
     out = {"title": first("title"), "artist": first("artist"), "album": first("album"),
            "albumartist": first("albumartist", "album artist"), "genre": first("genre"),
-           "date": first("date", "year")}
+           "date": first("date", "year"), "mbid": first("musicbrainz_trackid")}
     for name in ("fmps_rating", "rating"):
         text = first(name)
         rating = rating_from_text(text.split(";")[0], fmps=name == "fmps_rating") if text else None
@@ -210,6 +213,9 @@ def _mp4(tags: MP4Tags) -> dict:
 
     out = {"title": first("\xa9nam"), "artist": first("\xa9ART"), "album": first("\xa9alb"),
            "albumartist": first("aART"), "genre": first("\xa9gen"), "date": first("\xa9day")}
+    if tags.get("----:com.apple.iTunes:MusicBrainz Track Id"):
+        out["mbid"] = bytes(tags["----:com.apple.iTunes:MusicBrainz Track Id"][0]).decode(
+            "ascii", "replace")
     for name in ("----:com.apple.iTunes:FMPS_Rating", "----:com.apple.iTunes:RATING"):
         if tags.get(name):
             rating = rating_from_text(bytes(tags[name][0]).decode("utf-8", "replace"),

@@ -243,3 +243,37 @@ def test_history_text_and_the_companion_beside_imported_listens(library, tmp_pat
     assert "  matched    3 (songs in your library)\n" in out
     assert "  sessions   2 (a gap over 30 minutes starts a new one)\n" in out
     assert "  span       2023-11-14T22:13:20+00:00 to 2023-11-15T22:13:20+00:00 (1 days)\n" in out
+
+
+def test_music_folders_give_the_mbids_picard_tags(tmp_path, capsys):
+    """Recording ids where MusicBrainz Picard writes them: a Vorbis comment, an ID3 UFID frame
+    and an MP4 freeform atom; listens named otherwise are matched by them alone."""
+    from mutagen.flac import FLAC
+    from mutagen.id3 import ID3, UFID
+    from mutagen.mp4 import MP4, MP4FreeForm
+
+    music = tmp_path / "music"
+    ids = {ext: f"{n:08d}-1111-4222-8333-444455556666" for n, ext in enumerate(("flac", "mp3", "m4a"))}
+    flac = write_song(music / "a.flac", "A", "Band")
+    tags = FLAC(flac)
+    tags["musicbrainz_trackid"] = ids["flac"]
+    tags.save()
+    mp3 = write_song(music / "b.mp3", "B", "Band")
+    id3 = ID3(mp3)
+    id3.add(UFID(owner="http://musicbrainz.org", data=ids["mp3"].encode()))
+    id3.save(mp3)
+    m4a = write_song(music / "c.m4a", "C", "Band")
+    mp4 = MP4(m4a)
+    mp4["----:com.apple.iTunes:MusicBrainz Track Id"] = [MP4FreeForm(ids["m4a"].encode())]
+    mp4.save()
+    export = write_jsonl(tmp_path / "listens.jsonl", [
+        listenbrainz(T0 + i * MIN, "Someone", f"Renamed {i}", mbid=mbid.upper())
+        for i, mbid in enumerate(ids.values())])
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert main([*data, "config", "set", "player", "folders"]) == 0
+    assert main([*data, "config", "set", "music_folders", str(music)]) == 0
+    capsys.readouterr()
+    assert main([*data, "history", "import", str(export), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["matched"] == 3 and report["matched_by"] == {"MusicBrainz id": 3}
+    assert report["notes"] == []
