@@ -140,8 +140,10 @@ class Settings:
                                  advanced=True)
     moco_queue: int = option(4096, "MoCo queue length", "Training", minimum=16, maximum=1_000_000,
                              advanced=True)
-    moco_momentum: float = option(0.999, "MoCo momentum", "Training", minimum=0.0, maximum=1.0,
-                                  advanced=True)
+    moco_momentum: float = option(0.999, "MoCo momentum", "Training",
+                                  "The most the key encoder keeps of itself each step; a short "
+                                  "training uses less, so that it keeps up.",
+                                  minimum=0.0, maximum=1.0, advanced=True)
     moco_temperature: float = option(0.07, "MoCo temperature", "Training", minimum=1e-4,
                                      maximum=10.0, advanced=True)
     seed: int = option(1234, "Random seed", "Training", minimum=0, advanced=True)
