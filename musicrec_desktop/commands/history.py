@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 
 from musicrec_desktop.commands._output import add_json_flag, print_json
 from musicrec_desktop.context import AppContext
+from musicrec_desktop.history.exports import CSV_NAMES, CSV_PATHS, LISTENBRAINZ
 
 ORDER = 55
 UNMATCHED_SHOWN = 20  # in the text output; --json lists them all
-FORMS = {"listenbrainz": "ListenBrainz export", "csv-paths": "CSV of timestamp,path",
-         "csv-names": "CSV of timestamp,artist,title,album"}
+FORMS = {LISTENBRAINZ: "ListenBrainz export", CSV_PATHS: "CSV of timestamp,path",
+         CSV_NAMES: "CSV of timestamp,artist,title,album"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
