@@ -1,7 +1,10 @@
 """Ranking metrics of the recommendation literature, as pure functions of one ranked list.
 
 ``ranked``: song keys best first; ``relevant``: the keys that count as hits. Relevance is binary.
-Each function looks at the first ``k`` entries only.
+Each function looks at the first ``k`` entries only. Definitions as in the ``rs_metrics`` library the
+design study used: precision = hits / len(top k); NDCG's ideal DCG over min(|relevant|, k).
+``per_user`` averages them over users (the study's users; here listening sessions or test plays)
+with a Student-t 95 % interval.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ def mrr_at_k(ranked: Sequence[str], relevant: set[str], k: int) -> float:
 
 
 def precision_at_k(ranked: Sequence[str], relevant: set[str], k: int) -> float:
-    """Relevant songs in the top k, divided by k."""
-    return len(_hits(ranked, relevant, k)) / k
+    """Relevant songs in the top k, divided by the length of the top k (k when the list is full)."""
+    hits = _hits(ranked, relevant, k)
+    return len(hits) / min(k, len(ranked)) if ranked else 0.0
 
 
 def recall_at_k(ranked: Sequence[str], relevant: set[str], k: int) -> float:
@@ -58,16 +62,35 @@ METRICS = {
 
 
 def mean_ci(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high): a Student-t confidence interval of the mean.
+    """(mean, low, high): mean ± t_{(1+confidence)/2, n-1} · sd / sqrt(n), a Student-t interval.
 
-    With fewer than two values, or no spread, the interval collapses onto the mean (NaN when empty).
+    One value has no interval: low and high are NaN (the mean too when empty). No spread gives the
+    mean itself as both bounds.
     """
     x = np.asarray(list(values), dtype=np.float64)
     if x.size == 0:
         return math.nan, math.nan, math.nan
     mean = float(x.mean())
     if x.size < 2:
-        return mean, mean, mean
+        return mean, math.nan, math.nan
     sem = float(x.std(ddof=1) / math.sqrt(x.size))
     half = float(stats.t.ppf((1 + confidence) / 2, df=x.size - 1)) * sem
     return mean, mean - half, mean + half
+
+
+def per_user(users: Sequence[tuple[Sequence[str], set[str]]], ks: Sequence[int],
+             confidence: float = 0.95) -> dict[str, dict]:
+    """Each metric at each k averaged over users: ``{"ndcg@10": {"mean", "low", "high", "n"}}``.
+
+    ``users``: one (ranked, relevant) pair per user. With a single user, low and high are NaN and
+    "interval" says why, rather than an interval made up from nothing.
+    """
+    result = {}
+    for k in ks:
+        for metric, fn in METRICS.items():
+            mean, low, high = mean_ci((fn(ranked, relevant, k) for ranked, relevant in users), confidence)
+            figures: dict = {"mean": mean, "low": low, "high": high, "n": len(users)}
+            if len(users) < 2:
+                figures["interval"] = f"none: {len(users)} user(s), an interval needs at least 2"
+            result[f"{metric}@{k}"] = figures
+    return result
