@@ -22,7 +22,8 @@ LOCATION_COLUMN = {"strawberry": "url", "clementine": "filename"}
 _COLUMNS = ("title", "artist", "album", "albumartist", "genre", "year", "rating", "playcount",
             "skipcount", "lastplayed", "score", "length", "beginning", "unavailable",
             # Strawberry after 1.0.14 keeps MusicBrainz ids; 1.0.14 and Clementine do not.
-            "musicbrainz_recording_id")
+            "musicbrainz_recording_id",
+            "ctime")  # when the player listed the file: the song's date added
 _NS = 1_000_000_000
 
 
@@ -127,7 +128,7 @@ def songs_from_rows(rows: Iterable[tuple], source: str, location: Path | None) -
 
 def _song(row: tuple, skipped: Counter[str], notes: Counter[str]) -> Song | None:
     (url, title, artist, album, albumartist, genre, year, rating, playcount, skipcount,
-     lastplayed, score, length, beginning, unavailable, mbid) = row
+     lastplayed, score, length, beginning, unavailable, mbid, ctime) = row
     url = _text(url).strip()
     if not url:
         skipped["no location"] += 1
@@ -166,6 +167,7 @@ def _song(row: tuple, skipped: Counter[str], notes: Counter[str]) -> Song | None
         beginning_s=beginning_ns / _NS,
         available=available,
         mbid=_text(mbid).strip().lower(),
+        added=_positive(_int(ctime, 0)),
     )
 
 

@@ -36,6 +36,9 @@ class Song:
     beginning_s: float = 0.0  # CUE offset into the file, seconds
     available: bool = True  # the file exists on this machine (checked when read, not the player's word)
     mbid: str = ""  # MusicBrainz recording id, where the player keeps one (else "")
+    # When the player first listed the file (its ctime column), epoch seconds; None when unknown.
+    # The evaluation keeps songs added after its cut-off out of the candidates.
+    added: int | None = None
 
     @property
     def stars(self) -> float | None:

@@ -74,9 +74,10 @@ def test_metrics_of_a_constructed_split_match_hand_computed_values():
     result = evaluate(table, cutoff=NOW - 10 * DAY, ks=(10,), settings=FAST)
     assert (result["n_test_events"], result["n_candidates"], result["n_training_rated"]) == (2, 6, 4)
     knn = result["methods"]["k-NN (mean of liked songs)"]
-    # per test play at ranks 1 and 3: hit 1, 1; MRR 1, 1/3; precision 0.1, 0.1; NDCG 1, 1/log2(4)
+    # per test play at ranks 1 and 3: hit 1, 1; MRR 1, 1/3; NDCG 1, 1/log2(4); precision 1/6, 1/6
+    # (rs_metrics: hits / len(top 10), and the top 10 of 6 candidates is 6 long)
     assert knn["hit_rate@10"] == {"mean": 1.0, "low": 1.0, "high": 1.0}
-    assert knn["precision@10"]["mean"] == pytest.approx(0.1)
+    assert knn["precision@10"]["mean"] == pytest.approx(1 / 6)
     assert knn["recall@10"]["mean"] == 1.0
     # MRR values 1 and 1/3: sd 0.471405, sem 1/3, t(0.975, df=1) = 12.706205 -> half width 4.235402
     assert knn["mrr@10"]["mean"] == pytest.approx(2 / 3)
