@@ -12,7 +12,7 @@ import pytest
 
 from musicrec_desktop.library.players import read_player_database
 from musicrec_desktop.library.urls import file_url
-from musicrec_desktop.recommend.evaluate import evaluate, time_split
+from musicrec_desktop.recommend.evaluate import evaluate, summary, time_split
 from musicrec_desktop.recommend.table import SongTable
 from musicrec_desktop.recommend.taste import history_events
 from musicrec_desktop.settings import Settings
@@ -122,3 +122,7 @@ def test_evaluate_reports_per_session_metrics_and_caveats(listening):
         assert figures["hit_rate@10"]["interval"] == "none: 1 user(s), an interval needs at least 2", name
         assert figures["precision@10"]["mean"] == pytest.approx(1 / 9), name
     assert len(result["caveats"]) == 1
+    text = summary(result)
+    assert "per user (1 listening sessions after the cut-off), mean [95 % interval]:" in text
+    assert "hit_rate@10 1.000 (no interval)" in text or "hit_rate@10 0.000 (no interval)" in text
+    assert text.splitlines()[-1] == f"note: {result['caveats'][0]}"
