@@ -86,6 +86,14 @@ def test_metrics_of_a_constructed_split_match_hand_computed_values():
     # NDCG values 1 and 0.5: sem 0.25 -> half width 3.176551
     assert knn["ndcg@10"]["mean"] == pytest.approx(0.75)
     assert knn["ndcg@10"]["low"] == pytest.approx(0.75 - 3.176551, abs=1e-5)
+    # per user: both plays fall in one listening session, relevant = {new10, new30}: HR 1, MRR 1,
+    # precision 2/6, recall 1, NDCG (1 + 1/log2 4) / (1 + 1/log2 3) = 0.919721; one user, no interval
+    session = result["per_user"]["k-NN (mean of liked songs)"]
+    assert result["n_users"] == 1
+    assert [session[f"{m}@10"]["mean"] for m in ("hit_rate", "mrr", "precision", "recall")] == pytest.approx(
+        [1.0, 1.0, 2 / 6, 1.0])
+    assert session["ndcg@10"]["mean"] == pytest.approx(0.919721, abs=1e-6)
+    assert math.isnan(session["ndcg@10"]["low"]) and session["ndcg@10"]["n"] == 1
 
 
 def _history(path, events: list[tuple[str, str, float]]) -> None:
