@@ -12,7 +12,8 @@ plays, no rating and no score (all zero when the history knew nothing of it). Ra
 date; a rating of a song untouched after the cut-off is taken as training information, and so are
 its skip count and score, which the player does not date either (the report says how many).
 Candidates are the songs the person had not played or rated in the training view ("discovery"),
-less the songs added after the cut-off; every method ranks the same candidates. Metrics per test
+less the songs added after the cut-off (by the player's date added, unless most songs heard before
+the cut-off are dated after it: a copied collection); every method ranks the same candidates. Metrics per test
 event (relevant = that song) and per listening session after the cut-off (the study's users:
 relevant = the session's new songs; a gap of more than 30 minutes starts a new session), each
 with a Student-t 95 % interval.
@@ -80,7 +81,7 @@ def time_split(table: SongTable, events: list[TimedEvent] | None = None, *, test
                                          f"(at least {MIN_PLAYS})")
     if cutoff is None:
         cutoff = float(np.quantile([e.at for e in plays], 1 - test_fraction))
-    added_after = {s.key for s in table.songs if s.added is not None and s.added > cutoff}
+    added_after, dates_note = _added_after(table.songs, events, cutoff)
     # lastplayed after the cut-off: played then, whether or not the companion was running
     touched_after = ({e.key for e in (*events, *plays) if e.at > cutoff} | added_after
                      | {s.key for s in table.songs if s.lastplayed is not None and s.lastplayed > cutoff})
@@ -97,7 +98,25 @@ def time_split(table: SongTable, events: list[TimedEvent] | None = None, *, test
         raise TooLittleListening(source, f"none of the {len(plays)} timed plays is a play after the "
                                          "cut-off of a song new to the training view: nothing to test")
     return Split(source, cutoff, SongTable(table.model_id, train_songs, table.vectors), before, candidates,
-                 [e.key for e in tested], _sessions(tested), _caveats(train_songs, touched_after, candidates))
+                 [e.key for e in tested], _sessions(tested),
+                 _caveats(train_songs, touched_after, candidates, dates_note))
+
+
+def _added_after(songs: list[Song], events: list[TimedEvent], cutoff: float) -> tuple[set[str], str | None]:
+    """The songs the player says were added after the cut-off, and a note when its dates cannot be
+    trusted. A player's date added is the file's ctime: a copied or restored collection carries the
+    copy's date. A song heard before the cut-off was there; when most such songs are dated after
+    it, the dates say nothing and none is used."""
+    heard_before = ({e.key for e in events if e.at <= cutoff}
+                    | {s.key for s in songs if s.lastplayed is not None and s.lastplayed <= cutoff})
+    later = {s.key for s in songs if s.added is not None and s.added > cutoff}
+    dated_heard = sum(1 for s in songs if s.key in heard_before and s.added is not None)
+    contradicted = len(later & heard_before)
+    if 2 * contradicted > dated_heard:
+        return set(), (f"the player dates {contradicted} of the {dated_heard} songs heard before the cut-off "
+                       "after it (a copied or rescanned collection?): its dates added are not used, so songs "
+                       "added after the cut-off could not be left out")
+    return later - heard_before, None
 
 
 def _as_of(before: list[TimedEvent]):
@@ -130,8 +149,9 @@ def _sessions(tested: list[TimedEvent]) -> list[set[str]]:
     return out
 
 
-def _caveats(train_songs: list[Song], touched_after: set[str], candidates: list[int]) -> list[str]:
-    notes = []
+def _caveats(train_songs: list[Song], touched_after: set[str], candidates: list[int],
+             dates_note: str | None) -> list[str]:
+    notes = [dates_note] if dates_note else []
     undated = sum(1 for s in train_songs
                   if s.key not in touched_after and (s.skipcount or s.score is not None))
     if undated:
@@ -139,7 +159,7 @@ def _caveats(train_songs: list[Song], touched_after: set[str], candidates: list[
                      "scores, which may include skips after it while the companion was off (the player "
                      "does not date skips)")
     no_date = sum(1 for i in candidates if train_songs[i].added is None)
-    if no_date:
+    if no_date and not dates_note:
         notes.append(f"{no_date} of the {len(candidates)} candidates have no date added in the player: "
                      "any added after the cut-off could not be left out")
     return notes

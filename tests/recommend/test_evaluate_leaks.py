@@ -33,7 +33,7 @@ class Listening:
     urls: dict[str, str]  # title -> song key
 
 
-def _listening(tmp_path) -> Listening:
+def _listening(tmp_path, copied_at: float = LONG_AGO - DAY) -> Listening:
     """Twelve songs heard long before the cut-off, and:
     - "offline": heard twice before the cut-off (recorded), skipped once before it (recorded), then
       played and skipped after it while the companion was off: the player says 5 plays, 4 skips,
@@ -41,7 +41,8 @@ def _listening(tmp_path) -> Listening:
     - "offline only": never recorded, played after the cut-off with the companion off;
     - "added later": listed by the player 10 days ago (ctime), played after the cut-off (recorded);
     - "discovered": in the library since long ago, first played after the cut-off (recorded);
-    - "skipped before": untouched after the cut-off, with 2 skips in the player's totals."""
+    - "skipped before": untouched after the cut-off, with 2 skips in the player's totals.
+    Every other song was listed by the player at ``copied_at``."""
     music = tmp_path / "music"
     db_path = schema_database("strawberry", tmp_path / "strawberry.db")
     songs = {f"old {i}": dict(playcount=1, lastplayed=int(LONG_AGO + i * DAY)) for i in range(12)}
@@ -57,7 +58,7 @@ def _listening(tmp_path) -> Listening:
     with contextlib.closing(sqlite3.connect(db_path)) as db:
         for title, values in songs.items():
             insert_song(db, "strawberry", urls[title], title=title, artist=title, rating=-1,
-                        **{"ctime": int(LONG_AGO - DAY), **values})
+                        **{"ctime": int(copied_at), **values})
         db.commit()
     scan = read_player_database(db_path)
     recorded = [(f"old {i}", "finish", LONG_AGO + i * DAY) for i in range(12)]
@@ -110,6 +111,18 @@ def test_songs_added_after_the_cut_off_are_no_candidates(listening):
     assert split.test == [listening.urls["discovered"]]  # the play of the song added later is no test
     assert split.sessions == [{listening.urls["discovered"]}]
     assert split.caveats[1:] == []  # every candidate has a date added
+
+
+def test_dates_added_of_a_copied_collection_are_not_used(tmp_path):
+    """The collection was copied yesterday: every file's ctime is after the cut-off, although most
+    songs were heard before it. Those dates say nothing; leaving every song out would test nothing."""
+    listening = _listening(tmp_path, copied_at=NOW - DAY)
+    split = time_split(listening.table, listening.events, cutoff=CUTOFF)
+    assert {split.train.songs[i].title for i in split.candidates} == {
+        "offline only", "added later", "discovered", "skipped before", *(f"never {i}" for i in range(6))}
+    assert split.test == [listening.urls["added later"], listening.urls["discovered"]]
+    assert split.caveats[0].startswith("the player dates 13 of the 13 songs heard before the cut-off")
+    assert split.train.songs[0].playcount == 1  # "old 0": its player counts, as before
 
 
 def test_evaluate_reports_per_session_metrics_and_caveats(listening):
