@@ -34,6 +34,7 @@ RECOMMENDERS: dict[str, Any] = {
     "favourites": "musicrec_desktop.recommend.rating:FavouritesModel",
     "popularity": "musicrec_desktop.recommend.popularity:ArtistPopularity",
     "knn": "musicrec_desktop.recommend.liked_songs:LikedSongsCentre",
+    "session_knn": "musicrec_desktop.recommend.session_knn:SessionKnn",
 }
 # What ``recommender = auto`` means until the best on a time split is chosen by measurement.
 AUTO_RECOMMENDER = "rating"

@@ -1,0 +1,81 @@
+"""Recommender ``session_knn``: the design study's KNN over the listening history.
+
+The listener is the mean of the vectors of the songs in a history (the whole history for Play
+recommended, the current session for the radio: ``for_session``); each song scores its cosine to
+that mean; the study recommends the top ``TOP_N`` and leaves out the songs the history already
+holds. A library small enough needs no index (FAISS): one matrix product ranks every song.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from musicrec_desktop.progress import CancelToken, ProgressCallback
+from musicrec_desktop.recommend.table import SongTable
+from musicrec_desktop.recommend.taste import TasteReport, TasteView, TimedEvent
+from musicrec_desktop.settings import Settings
+
+TOP_N = 100  # the study's list length; songs below it are not recommended (score 0)
+PLAY = "finish"  # a listen heard to the end; a skip says nothing for the taste
+
+
+class SessionKnn:
+    """Scores (1 + cosine to the mean vector of the history's songs) / 2 for the top ``TOP_N``
+    songs not in the history, 0 for every other song. Without a listening history the songs the
+    player counts as played stand for it (the report says so); with neither, every song scores
+    0.5 (no taste known)."""
+
+    name = "session_knn"
+    title = "KNN (mean of the history's songs)"
+    predicts_rating = False
+    report_type = TasteReport
+
+    def __init__(self, heard_keys: list[str], embedding_model: str) -> None:
+        self.heard_keys, self.embedding_model = heard_keys, embedding_model  # distinct, first heard first
+
+    @classmethod
+    def learn(cls, view: TasteView, settings: Settings, *, progress: ProgressCallback | None = None,
+              cancel: CancelToken | None = None, measure: bool = True) -> tuple[SessionKnn, TasteReport]:
+        table = view.table
+        heard = _heard(view.history, table)
+        if heard:
+            message = f"{len(heard)} songs of the listening history"
+        else:
+            heard = [s.key for s in table.songs if s.playcount > 0]
+            message = (f"no listening history: the {len(heard)} songs the player counts as played "
+                       "stand for it" if heard else
+                       "no listening history and no played song: every song scores 0.5")
+        return cls(heard, table.model_id), TasteReport(cls.name, len(table), table.model_id, message)
+
+    def for_session(self, session: list[TimedEvent], table: SongTable) -> SessionKnn:
+        """The same recommender with the current session (its events so far) as the history."""
+        return SessionKnn(_heard(session, table), self.embedding_model)
+
+    def predict(self, table: SongTable) -> np.ndarray:
+        rows = np.array([r for r in map(table.row, self.heard_keys) if r is not None], dtype=np.int64)
+        if not len(rows):
+            return np.full(len(table), 0.5, dtype=np.float32)
+        centre = table.vectors[rows].mean(axis=0)  # D
+        cosine = table.vectors @ (centre / (np.linalg.norm(centre) + 1e-12))  # N
+        cosine[rows] = -np.inf  # already heard: filtered
+        top = np.argsort(-cosine, kind="stable")[:TOP_N]
+        top = top[np.isfinite(cosine[top])]
+        scores = np.zeros(len(table), dtype=np.float32)
+        scores[top] = (1 + cosine[top]) / 2
+        return scores
+
+    def reason_keys(self) -> list[str]:
+        return list(self.heard_keys)
+
+    def state(self) -> dict:
+        return {"kind": self.name, "heard_keys": self.heard_keys, "embedding_model": self.embedding_model}
+
+    @classmethod
+    def from_state(cls, state: dict) -> SessionKnn:
+        return cls(list(state["heard_keys"]), state["embedding_model"])
+
+
+def _heard(history: list[TimedEvent], table: SongTable) -> list[str]:
+    """The distinct songs of ``table`` heard to the end in ``history``, in the order first heard."""
+    return list(dict.fromkeys(e.key for e in sorted(history, key=lambda e: e.at)
+                              if e.kind == PLAY and table.row(e.key) is not None))
