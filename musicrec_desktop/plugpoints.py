@@ -35,6 +35,7 @@ RECOMMENDERS: dict[str, Any] = {
     "popularity": "musicrec_desktop.recommend.popularity:ArtistPopularity",
     "knn": "musicrec_desktop.recommend.liked_songs:LikedSongsCentre",
     "session_knn": "musicrec_desktop.recommend.session_knn:SessionKnn",
+    "shallow": "musicrec_desktop.recommend.shallow_net:ShallowNet",
 }
 # What ``recommender = auto`` means until the best on a time split is chosen by measurement.
 AUTO_RECOMMENDER = "rating"
