@@ -104,6 +104,12 @@ class ShallowNet:
         return cls(state["weights"], list(state["heard_keys"]), state["embedding_model"])
 
 
+def confidence(plays: int) -> float:
+    """The study's weight of a positive: 1 + 2·log(1 + plays), so a song played again in a
+    session counts more, with diminishing returns."""
+    return 1 + 2 * math.log1p(plays)
+
+
 def _sessions(history: list[TimedEvent], table: SongTable) -> list[list[str]]:
     """The song keys (one per play, in order) of each listening session of ``history``."""
     plays = sorted((e for e in history if e.kind == PLAY and table.row(e.key) is not None),
@@ -132,8 +138,8 @@ def _fit(table: SongTable, listened: list[list[str]], config: ShallowConfig, pro
     n_val = max(1, int(len(listened) * config.validation_fraction))
     train, validation = listened[:-n_val], listened[-n_val:]
     vectors = torch.from_numpy(np.ascontiguousarray(table.vectors, dtype=np.float32))  # N x D
-    # positives: (session, song, weight 1 + 2·log(1 + plays in the session))
-    pairs = [(u, table.row(key), 1 + 2 * math.log1p(plays))
+    # positives: (session, song, confidence of its plays in the session)
+    pairs = [(u, table.row(key), confidence(plays))
              for u, session in enumerate(train) for key, plays in Counter(session).items()]
     users = torch.tensor([p[0] for p in pairs])
     items = torch.tensor([p[1] for p in pairs])

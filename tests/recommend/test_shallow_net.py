@@ -5,6 +5,7 @@ better than popularity."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import subprocess
 import sys
 from collections import Counter
@@ -12,10 +13,12 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from musicrec_desktop.errors import Cancelled
 from musicrec_desktop.library.song import Song
+from musicrec_desktop.progress import CancelToken
 from musicrec_desktop.recommend.metrics import per_user
 from musicrec_desktop.recommend.popularity import ArtistPopularity
-from musicrec_desktop.recommend.shallow_net import ShallowConfig, ShallowNet
+from musicrec_desktop.recommend.shallow_net import ShallowConfig, ShallowNet, confidence
 from musicrec_desktop.recommend.table import SongTable
 from musicrec_desktop.recommend.taste import TasteView, TimedEvent, load, save, taste_class
 from musicrec_desktop.settings import Settings
@@ -120,3 +123,17 @@ def test_importing_it_imports_no_torch():
     code = "import sys, musicrec_desktop.recommend.shallow_net; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_confidence_weight_is_the_studys():
+    expected = [1.0, 1 + 2 * math.log(2), 1 + 2 * math.log(4)]
+    assert [confidence(p) for p in (0, 1, 3)] == pytest.approx(expected)
+    assert confidence(1) == pytest.approx(2.386294, abs=1e-6)
+
+
+def test_a_cancel_stops_the_training():
+    table, view, _ = _world()
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        ShallowNet.learn(view, Settings(), cancel=token)
