@@ -79,12 +79,7 @@ def _copy(path: Path, busy_s: float) -> sqlite3.Connection:
         # runs inside this one read transaction: consistent, and it never spins on a busy source.
         source.execute("BEGIN")
         source.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        copy = sqlite3.connect(":memory:")
-        try:
-            source.backup(copy)
-        except BaseException:
-            copy.close()
-            raise
+        copy = _in_memory(source)
         source.execute("COMMIT")
         if before is not None and (_stamp(path) != before or wal.exists()):
             copy.close()
@@ -115,14 +110,20 @@ def _copy_private(path: Path, wal: Path) -> sqlite3.Connection:
         if (_stamp(path), _stamp(wal)) != before:
             raise sqlite3.OperationalError("database is locked (changed while it was copied)")
         source = sqlite3.connect(private, isolation_level=None)
-        copy = sqlite3.connect(":memory:")
         try:
-            source.backup(copy)
-        except BaseException:
-            copy.close()
-            raise
+            return _in_memory(source)
         finally:
             source.close()
+
+
+def _in_memory(source: sqlite3.Connection) -> sqlite3.Connection:
+    """A copy of the whole database in memory (SQLite's backup), closed again if the copy fails."""
+    copy = sqlite3.connect(":memory:")
+    try:
+        source.backup(copy)
+    except BaseException:
+        copy.close()
+        raise
     return copy
 
 
