@@ -39,8 +39,7 @@ class LikedSongsCentre:
         rows = [r for r in map(table.row, self.liked_keys) if r is not None]
         if not rows:
             return np.full(len(table), 0.5, dtype=np.float32)
-        centre = table.vectors[rows].mean(axis=0)
-        return ((1 + table.vectors @ (centre / (np.linalg.norm(centre) + 1e-12))) / 2).astype(np.float32)
+        return (1 + table.cosine_to_centre(rows)) / 2
 
     def reason_keys(self) -> list[str]:
         return list(self.liked_keys)

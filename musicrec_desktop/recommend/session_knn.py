@@ -55,8 +55,7 @@ class SessionKnn:
         rows = np.array([r for r in map(table.row, self.heard_keys) if r is not None], dtype=np.int64)
         if not len(rows):
             return np.full(len(table), 0.5, dtype=np.float32)
-        centre = table.vectors[rows].mean(axis=0)  # D
-        cosine = table.vectors @ (centre / (np.linalg.norm(centre) + 1e-12))  # N
+        cosine = table.cosine_to_centre(rows)  # N
         cosine[rows] = -np.inf  # already heard: filtered
         top = np.argsort(-cosine, kind="stable")[:TOP_N]
         top = top[np.isfinite(cosine[top])]

@@ -64,6 +64,12 @@ class SongTable:
         return next((i for i, s in enumerate(self.songs)
                      if s.path is not None and (s.path in wanted or s.path.absolute() in wanted)), None)
 
+    def cosine_to_centre(self, rows: Sequence[int]) -> np.ndarray:
+        """N float32: every song's cosine to the direction of the mean vector of ``rows`` (the
+        songs that stand for a taste: favourites, liked songs, a listening history)."""
+        centre = self.vectors[list(rows)].mean(axis=0)  # D
+        return (self.vectors @ (centre / (np.linalg.norm(centre) + 1e-12))).astype(np.float32)
+
     def ratings(self) -> np.ndarray:
         """N float32: the person's rating 0..1, NaN where unrated."""
         return np.array([np.nan if s.rating is None else s.rating for s in self.songs], dtype=np.float32)
