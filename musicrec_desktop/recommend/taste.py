@@ -107,6 +107,14 @@ class TasteModel(Protocol):
     def from_state(cls, state: dict) -> TasteModel: ...
 
 
+def for_session(model: TasteModel, session: list[TimedEvent], table: SongTable) -> TasteModel:
+    """The recommender asked about ``session`` (the current listening session's events so far):
+    its ``for_session`` when it has one (session_knn, shallow, ...), else the model itself, since
+    a long-term recommender (rating, popularity) ranks the same whatever is playing now."""
+    ask = getattr(model, "for_session", None)
+    return ask(session, table) if callable(ask) else model
+
+
 def taste_class(name: str) -> type[TasteModel]:
     """The recommender called ``name`` (``auto`` resolved); SettingsError for an unknown one."""
     entry = RECOMMENDERS[chosen_recommender(name)]
