@@ -27,6 +27,7 @@ from musicrec_desktop.pipeline import (
     state_path,
     update_pipeline,
 )
+from musicrec_desktop.pipeline.runner import StageSkipped
 from musicrec_desktop.progress import CancelToken
 from tests.app.tiny import CountStage, make_ctx, make_library, write_song
 
@@ -105,6 +106,39 @@ def test_a_failing_stage_ends_the_run_with_its_error(tmp_path):
     assert after.runs == 0
     assert report.summary().startswith("Failed: ")
     assert json.loads(json.dumps(report.to_dict()))["error"].endswith("cannot be read")
+
+
+class LackingStage(CountStage):
+    """Skips itself until ``ready`` (an optional part not installed, then installed)."""
+
+    ready = False
+
+    def run(self, ctx, state, progress, cancel):
+        if not self.ready:
+            raise StageSkipped("the extra is not installed")
+        return super().run(ctx, state, progress, cancel)
+
+
+def test_a_skipped_stage_lets_the_run_go_on_says_why_and_runs_once_it_can(tmp_path):
+    ctx = make_ctx(tmp_path)
+    lacking, after = LackingStage("textsearch", 2), CountStage("rating", 2)
+    seen = []
+    report = Pipeline([lacking, after]).run(ctx, progress=seen.append)
+    assert report.ok and report.ran == ["rating"]
+    assert [(s.status, s.message) for s in report.stages] == [
+        ("skipped", "the extra is not installed"), ("ran", "")]
+    assert report.figures["textsearch"] == {"skipped": "the extra is not installed"}
+    assert [p.message for p in seen if p.stage == "textsearch"][-1] == "skipped"
+    assert report.summary() == f"Done in {report.seconds:.0f} s: Counting rating."
+    saved = PipelineState.load(state_path(ctx))
+    assert "textsearch" not in saved.done and saved.figures["textsearch"]["skipped"]
+
+    again = Pipeline([lacking, after]).run(ctx)  # tried again: still lacking, still said
+    assert [s.status for s in again.stages] == ["skipped", "up to date"]
+    lacking.ready = True
+    third = Pipeline([lacking, after]).run(ctx)
+    assert [s.status for s in third.stages] == ["ran", "up to date"]
+    assert third.figures["textsearch"] == {"counted": 2}
 
 
 def test_figures_are_json_safe():

@@ -153,7 +153,7 @@ class ProgressWindow(QWidget):
         row = self.rows.get(p.stage)
         if row is None:
             return
-        if p.message in ("up to date", "done") and p.done >= p.total:
+        if p.message in ("up to date", "done", "skipped") and p.done >= p.total:
             row.finish(p.message)
             return
         row.show(p)

@@ -42,11 +42,21 @@ class Stage:
         raise NotImplementedError
 
 
+class StageSkipped(Exception):
+    """Raised by a stage that cannot do its work here and need not (an optional part not
+    installed): the run goes on, the stage reports ``skipped`` with the reason and is tried
+    again on the next run."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
 @dataclass
 class StageResult:
     name: str
     title: str
-    status: str  # "ran", "up to date", "cancelled", "failed"
+    status: str  # "ran", "up to date", "skipped", "cancelled", "failed"
     seconds: float = 0.0
     figures: dict[str, Any] = field(default_factory=dict)
     message: str = ""
@@ -160,6 +170,14 @@ class Pipeline:
             log.info("%s…", stage.title)
             progress(Progress(stage.name, 0, 0, message=stage.title))
             figures = stage.run(ctx, state, _for_stage(stage.name, progress), cancel)
+        except StageSkipped as skip:
+            # Not recorded as done: once what it lacks is there, the next run does the work.
+            result.status, result.message = "skipped", skip.reason
+            result.figures = state.figures[stage.name] = {"skipped": skip.reason}
+            state.save(path)
+            progress(Progress(stage.name, 1, 1, message="skipped"))
+            log.info("%s: skipped: %s", stage.title, skip.reason)
+            return result
         except Cancelled:
             result.status, result.message = "cancelled", "stopped; the work done so far is kept"
             log.info("%s: cancelled", stage.title)

@@ -1,6 +1,7 @@
-"""What the companion does for the person, each wired once: an endless radio, "Play recommended"
-and pushing playlists. The command line (``musicrec radio``, ``companion --radio``,
-``play-recommended``, ``push-playlists``) and the tray call these, each with its own callbacks.
+"""What the companion does for the person, each wired once: an endless radio, "Play recommended",
+playing what a text search found and pushing playlists. The command line (``musicrec radio``,
+``companion --radio``, ``play-recommended``, ``search --play``, ``push-playlists``) and the tray
+call these, each with its own callbacks.
 
 Each opens the player first (without one, it says so before the recommender loads its model) and
 closes its D-Bus connection afterwards.
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 RECENT_S = 3600.0  # "More like these": the songs played in the last hour ...
 MORE_LIKE_THESE = 5  # ... at most this many, besides the playing one
+SEARCH_NAME_CHARS = 48  # a search's playlist is named by its words, at most this many characters
 
 
 def run_radio(ctx: Any, *, seed: str | Sequence[str] | None = None, stop: threading.Event,
@@ -130,6 +132,29 @@ def play_path(ctx: Any, start: str | None, target: str, steps: int, *, bus_addre
         songs = [r.song for r in [path.start, *path.steps] if r.song.path is not None]
         adapter.play_playlist(path.name, songs)
         return mpris.player, path
+
+
+def play_found(ctx: Any, query: str, found: Sequence[Any], *, bus_address: str | None = None,
+               player: str | None = None, env: Mapping[str, str] | None = None
+               ) -> tuple[str, PlayerPlaylist, list[Path]]:
+    """Plays what a text search found (``textsearch.service.Found``, best first) as the playlist
+    ``search_playlist_name(query)`` in the running player; returns (the player, the playlist,
+    its files). Songs with no file on this machine are left out."""
+    files = [Path(f.path) for f in found if f.path is not None]
+    if not files:
+        raise NotReadyError(f"no songs found for {query!r} with a file on this machine")
+    bus, mpris, adapter = open_player(ctx, bus_address, player, env)
+    with bus:
+        return mpris.player, adapter.play_playlist(search_playlist_name(query), files), files
+
+
+def search_playlist_name(query: str) -> str:
+    """The player's playlist for a search: the words, shortened, so that searching the same
+    words again replaces its songs instead of adding a playlist."""
+    words = " ".join(query.split())
+    if len(words) > SEARCH_NAME_CHARS:
+        words = words[:SEARCH_NAME_CHARS - 1].rstrip() + "…"
+    return f"Songs like “{words}”"
 
 
 def generated_playlists(ctx: Any, only: Sequence[str] | None = None) -> dict[str, list[Song]]:
