@@ -50,8 +50,10 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     start = time.monotonic()
     try:
+        # where the app looks for it, its listener's history goes where the app reads the history
         library = write_demo_library(folder, args.songs, args.seed, ConsoleProgress(sys.stderr), cancel,
-                                     seconds=tuple(args.length), workers=args.workers)
+                                     seconds=tuple(args.length), workers=args.workers,
+                                     history_db=None if args.out else ctx.dirs.history_db)
     finally:
         signal.signal(signal.SIGINT, previous)
     seconds = time.monotonic() - start
@@ -59,11 +61,13 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     if args.json:
         print_json({"folder": library.folder, "music": library.music, "database": library.database,
                     "songs": len(library.songs), "written": library.written, "rated": rated,
-                    "seconds": round(seconds, 1)})
+                    "plays": len(library.plays), "seconds": round(seconds, 1)})
         return 0
     print(f"demo library: {len(library.songs)} songs in {library.music} "
           f"({library.written} written now, {seconds:.1f} s)")
     print(f"ratings ({rated} rated songs): {library.database}")
+    if not args.out:
+        print(f"listening history: {len(library.plays)} plays, in {ctx.dirs.history_db}")
     if args.out:
         print("use it:  musicrec config set player strawberry && "
               f"musicrec config set database_path '{library.database}'")

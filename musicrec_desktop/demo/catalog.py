@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from musicrec_desktop.demo.listening import HISTORY_DAYS, DemoPlay, listening_history
 from musicrec_desktop.demo.styles import STYLE_VARIANTS, STYLES
 
 # Album formats in turn: 60 % MP3, 30 % Ogg Vorbis, 10 % FLAC; any four albums have all three.
@@ -103,17 +104,21 @@ def listener_taste(seed: int) -> dict[str, float]:
     return {STYLES[i]: levels[rank] for rank, i in enumerate(order)}
 
 
-def simulate_listener(catalog: list[DemoSong], seed: int, now: int) -> list[DemoSong]:
-    """The catalog with ratings, plays, skips and last-played times from a listener with a taste.
+def simulate_listener(catalog: list[DemoSong], seed: int, now: int) -> tuple[list[DemoSong], list[DemoPlay]]:
+    """The catalog with ratings, plays, skips and last-played times from a listener with a taste,
+    and the listening history of its last months (``demo.listening``), oldest play first.
 
     About 40 % of songs are rated (strong feelings get rated more often); liked songs are played
     more and skipped less. Within a style the listener prefers some artists and, mildly, faster
-    songs, so that a rating model has more to learn than the genre.
+    songs, so that a rating model has more to learn than the genre. The player's counters are the
+    plays and skips from before the history (the companion was not recording yet) plus those of
+    the history, and ``lastplayed`` is the last finish: never less than the history says.
     """
     rng = np.random.default_rng([seed, 12])
     taste = listener_taste(seed)
     artist_bias = {a: float(rng.normal(0, 0.08)) for a in sorted({s.artist for s in catalog})}
-    out = []
+    history_start = now - HISTORY_DAYS * 86400
+    before, likings = [], []
     for song in catalog:
         tempo_bias = 0.1 * (np.random.default_rng([song.seed, 1]).random() - 0.5)
         liking = float(np.clip(taste[song.style] + artist_bias[song.artist] + tempo_bias
@@ -122,10 +127,24 @@ def simulate_listener(catalog: list[DemoSong], seed: int, now: int) -> list[Demo
         rating = round(round(liking * 10) / 10, 1) if rated else -1.0
         playcount = int(rng.poisson(0.5 + 14 * liking**2))
         skipcount = int(rng.poisson(0.2 + 5 * (1 - liking) ** 2))
-        lastplayed = int(now - rng.uniform(0, 365 * 86400)) if playcount else -1
-        out.append(dataclasses.replace(song, rating=rating, playcount=playcount, skipcount=skipcount,
-                                       lastplayed=lastplayed))
-    return out
+        # the year before the history, in its last (365 - HISTORY_DAYS) days
+        lastplayed = int(history_start - rng.uniform(0, 365 - HISTORY_DAYS) * 86400) if playcount else -1
+        before.append(dataclasses.replace(song, rating=rating, playcount=playcount, skipcount=skipcount,
+                                          lastplayed=lastplayed))
+        likings.append(liking)
+    plays = listening_history(catalog, likings, taste, seed, now)
+    by_song: dict[str, list[DemoPlay]] = {}
+    for play in plays:
+        by_song.setdefault(play.relpath, []).append(play)
+    return [_with_plays(song, by_song.get(song.relpath, [])) for song in before], plays
+
+
+def _with_plays(song: DemoSong, plays: list[DemoPlay]) -> DemoSong:
+    """``song``'s counters with its ``plays`` of the history added."""
+    finishes = [p.ended for p in plays if p.kind == "finish"]
+    return dataclasses.replace(song, playcount=song.playcount + len(finishes),
+                               skipcount=song.skipcount + len(plays) - len(finishes),
+                               lastplayed=max(finishes, default=song.lastplayed))
 
 
 def _safe(name: str) -> str:

@@ -7,6 +7,10 @@ whole product working. Layout under the demo folder::
     strawberry.db     the simulated listener's ratings, plays and skips, in Strawberry's schema
     demo.json         what was generated (to reuse it next time)
 
+The listener's listening history (its last months of sessions, ``demo.listening``) goes where the
+app reads the listening history, when asked (``history_db``): the app's own history file, as the
+demo's own events, beside whatever else was recorded there.
+
 Writing is incremental: a finished song file is never written again, an interrupted run continues
 where it stopped, and a complete library is reused without touching anything.
 """
@@ -31,6 +35,7 @@ import numpy as np
 
 from musicrec_desktop.demo import DEMO_SEED, DEMO_SONGS
 from musicrec_desktop.demo.catalog import DemoSong, plan_catalog, simulate_listener
+from musicrec_desktop.demo.listening import DemoPlay, record_listening
 from musicrec_desktop.demo.strawberry import write_strawberry_db
 from musicrec_desktop.demo.styles import render_song
 from musicrec_desktop.errors import AudioError
@@ -42,6 +47,9 @@ from musicrec_desktop.progress import CancelToken, ProgressCallback, RateMeter, 
 log = logging.getLogger(__name__)
 
 GENERATOR_VERSION = 1  # bump when the music changes, so that old demo libraries are rewritten
+# Bump when the simulated listener changes: its database and history are written again, the music
+# is kept. 2: the listener has a listening history.
+LISTENER_VERSION = 2
 SONG_SECONDS = (60.0, 180.0)
 SAMPLE_RATES = {"flac": 22050, "ogg": 44100, "mp3": 44100}  # FLAC at 22 kHz keeps the library small
 MANIFEST = "demo.json"
@@ -54,6 +62,7 @@ class DemoLibrary:
     music: Path  # the music files, below ``folder``
     database: Path  # Strawberry-schema database of the simulated listener
     songs: list[DemoSong]  # as generated (a player pointed at the database may have changed it since)
+    plays: list[DemoPlay]  # the listener's listening history, oldest first
     written: int  # song files written by this call (0 when everything was reused)
 
     def path_of(self, song: DemoSong) -> Path:
@@ -76,17 +85,19 @@ def ensure_demo_library(dirs: DataDirs, progress: ProgressCallback = ignore_prog
         songs = params["songs"]
         options = {**options, "seed": params["seed"], "seconds": tuple(params["seconds"]),
                    "sample_rate": params["sample_rate"]}
-    return write_demo_library(folder, songs, progress=progress, cancel=cancel, **options).database
+    return write_demo_library(folder, songs, progress=progress, cancel=cancel, history_db=dirs.history_db,
+                              **options).database
 
 
 def write_demo_library(folder: Path, songs: int = DEMO_SONGS, seed: int = DEMO_SEED,
                        progress: ProgressCallback = ignore_progress, cancel: CancelToken | None = None,
                        *, seconds: tuple[float, float] = SONG_SECONDS, sample_rate: int | None = None,
-                       workers: int | None = None) -> DemoLibrary:
+                       workers: int | None = None, history_db: Path | None = None) -> DemoLibrary:
     """Writes (or completes, or reuses) a demo library of ``songs`` songs in ``folder``.
 
     ``seconds`` is the range of song lengths; ``sample_rate`` forces one rate for every file
-    (tests use a low one); ``workers`` processes render and encode (default: one per core).
+    (tests use a low one); ``workers`` processes render and encode (default: one per core);
+    ``history_db``: the listening history the listener's plays are recorded in (None: none).
     """
     if songs < 1:
         raise ValueError("a demo library needs at least one song")
@@ -102,18 +113,27 @@ def write_demo_library(folder: Path, songs: int = DEMO_SONGS, seed: int = DEMO_S
             _remove_old_songs(music, manifest)
         database = folder / DATABASE
         if manifest.get("params") == params and manifest.get("complete") and database.is_file() \
+                and manifest.get("listener") == LISTENER_VERSION \
                 and all((music / s.relpath).is_file() for s in catalog):
             log.info("demo library in %s is complete; reused", folder)
-            rated = simulate_listener(catalog, seed, int(manifest.get("now", time.time())))
-            return DemoLibrary(folder, music, database, rated, 0)
+            rated, plays = simulate_listener(catalog, seed, int(manifest.get("now", time.time())))
+            _record(history_db, music, plays)
+            return DemoLibrary(folder, music, database, rated, plays, 0)
         _write_manifest(folder, params, catalog, complete=False)
         written = _write_songs(music, catalog, sample_rate, workers, progress, cancel)
         now = int(time.time())
-        rated = simulate_listener(catalog, seed, now)
+        rated, plays = simulate_listener(catalog, seed, now)
         write_strawberry_db(database, music, rated, now)
+        _record(history_db, music, plays)
         _write_manifest(folder, params, catalog, complete=True, now=now)
-        log.info("demo library in %s: %d songs, %d written now", folder, len(catalog), written)
-        return DemoLibrary(folder, music, database, rated, written)
+        log.info("demo library in %s: %d songs, %d written now, %d plays in its history", folder,
+                 len(catalog), written, len(plays))
+        return DemoLibrary(folder, music, database, rated, plays, written)
+
+
+def _record(history_db: Path | None, music: Path, plays: list[DemoPlay]) -> None:
+    if history_db is not None and record_listening(history_db, music, plays):
+        log.info("the demo listener's %d plays recorded in %s", len(plays), history_db)
 
 
 # -- one song -------------------------------------------------------------------------------------
@@ -233,7 +253,8 @@ def _read_manifest(folder: Path) -> dict:
 
 def _write_manifest(folder: Path, params: dict, catalog: list[DemoSong], *, complete: bool,
                     now: int | None = None) -> None:
-    data = {"params": params, "complete": complete, "now": now, "files": [s.relpath for s in catalog]}
+    data = {"params": params, "listener": LISTENER_VERSION, "complete": complete, "now": now,
+            "files": [s.relpath for s in catalog]}
     write_text_atomic(folder / MANIFEST, json.dumps(data, ensure_ascii=False, indent=1))
 
 

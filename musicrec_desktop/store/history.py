@@ -15,6 +15,7 @@ from typing import Literal
 EventKind = Literal["start", "finish", "skip"]
 KINDS: tuple[str, ...] = ("start", "finish", "skip")
 IMPORTED = "import"  # the ``player`` of listens imported from a file (musicrec history import)
+DEMO = "demo"  # the ``player`` of the demo library's simulated listener (demo.listening)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS listening (
@@ -89,6 +90,23 @@ class HistoryStore:
                  for e in events],
             )
         return self._db.total_changes - before
+
+    def replace_events_of(self, player: str, events: list[ListeningEvent]) -> bool:
+        """Makes ``events`` the events of ``player`` (their own ``player`` is not read), leaving
+        every other player's alone, in one transaction; False (nothing written) when they are
+        already what is stored. The demo library rewrites its simulated listening this way."""
+        rows = [(e.song_url, e.song_key, e.kind, float(e.at), float(e.position_s), player) for e in events]
+        stored = self._db.execute(
+            "SELECT song_url, song_key, kind, at, position_s, player FROM listening WHERE player = ? "
+            "ORDER BY id", (player,)).fetchall()
+        if stored == rows:
+            return False
+        with self._db:
+            self._db.execute("DELETE FROM listening WHERE player = ?", (player,))
+            self._db.executemany(
+                "INSERT INTO listening (song_url, song_key, kind, at, position_s, player) "
+                "VALUES (?, ?, ?, ?, ?, ?)", rows)
+        return True
 
     def events(self, since: float | None = None) -> list[ListeningEvent]:
         """Events at or after ``since`` (epoch seconds; all when None), oldest first."""

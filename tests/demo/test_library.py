@@ -84,7 +84,7 @@ def test_database_is_strawberrys_schema_with_the_listeners_history(library):
 
 def test_listener_prefers_some_styles():
     catalog = plan_catalog(200, seed=7)
-    songs = simulate_listener(catalog, seed=7, now=1_700_000_000)
+    songs, _ = simulate_listener(catalog, seed=7, now=1_700_000_000)
     taste = listener_taste(7)
     loved = sorted(taste, key=taste.get)[-2:]
     disliked = sorted(taste, key=taste.get)[:2]
