@@ -1,21 +1,49 @@
 """The one entry of text search: learn the alignment, search, read its evaluation.
 
 ``learn_alignment`` is the pipeline stage's job (retrained when ``alignment_fingerprint``
-changes); ``search`` only reads what it saved.
+changes); it saves everything a search needs in one file (the songs' vectors in the text space,
+their names and tags), so ``search`` reads only that file and the text encoder.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from musicrec_desktop.library.song import LibraryScan
+import numpy as np
+
+from musicrec_desktop.errors import ModelError, NotReadyError
+from musicrec_desktop.files import atomic_write
+from musicrec_desktop.library.song import LibraryScan, Song
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.progress import CancelToken, ProgressCallback, ignore_progress
 from musicrec_desktop.settings import Settings
+from musicrec_desktop.store.embeddings import EmbeddingStore
+from musicrec_desktop.textsearch import evaluate
+from musicrec_desktop.textsearch.align import AlignConfig, AlignmentData, Projection, learn_projection
+from musicrec_desktop.textsearch.text_encoder import (
+    DEFAULT_TEXT_ENCODER,
+    TextEncoder,
+    TextEncoderMissing,
+    open_text_encoder,
+)
+from musicrec_desktop.textsearch.texts import SongTexts, library_texts, texts_fingerprint
 
-__all__ = ["AlignmentReport", "Found", "alignment_fingerprint", "evaluation", "learn_alignment",
-           "search"]
+__all__ = ["AlignmentReport", "Found", "TextEncoderMissing", "alignment_fingerprint", "evaluation",
+           "learn_alignment", "search", "alignment_path"]
+
+ALIGN_COMMAND = "musicrec run"  # the pipeline's text-search stage learns the alignment
+HELD_OUT_SHARE = 0.2  # songs kept out of learning, for the evaluation
+MIN_SONGS = 8  # fewer songs with vectors than this: nothing to learn from
+# Search ranks songs by their projected audio mixed with their own description's text vector:
+# the words the library has for a song count as much as what the audio says (README, Text search).
+OWN_TEXT_SHARE = 0.5
+WHY_TAGS = 2  # tags named in a result's "why"
+FORMAT = 1  # bump when the saved file's layout changes
 
 
 @dataclass(frozen=True)
@@ -37,10 +65,11 @@ class AlignmentReport:
 
     text_encoder: str  # the sentence encoder whose space songs are projected into
     embedding_model: str  # the model id of the song vectors it learnt on
-    n_songs: int  # songs with vectors and texts used for learning
-    n_held_out: int  # songs kept out of learning for the evaluation
-    train_s: float  # seconds spent learning
-    evaluation: dict = field(default_factory=dict)  # measure name -> figures (see evaluate.py)
+    n_songs: int  # songs with vectors and texts, all used for the saved alignment
+    n_held_out: int  # songs kept out of the first learning, for the evaluation
+    train_s: float  # seconds spent learning (both fits)
+    evaluation: dict = field(default_factory=dict)  # "<method> <direction>" -> figures
+    temperature: float = 0.0  # the learnt one
     message: str = ""
 
     def to_dict(self) -> dict:
@@ -50,27 +79,216 @@ class AlignmentReport:
         return self.message
 
 
-def learn_alignment(settings: Settings, dirs: DataDirs, scan: LibraryScan, *,
-                    progress: ProgressCallback = ignore_progress,
-                    cancel: CancelToken | None = None) -> AlignmentReport:
-    """Learns the projection of the chosen encoder backend's song vectors into the text space on
-    the library's texts, evaluates it on held-out songs and saves it under ``dirs.models``."""
-    raise NotImplementedError
+def alignment_path(dirs: DataDirs) -> Path:
+    return dirs.models / "text_alignment.npz"
+
+
+def _inputs(settings: Settings, dirs: DataDirs, scan: LibraryScan
+            ) -> tuple[str, list[Song], np.ndarray, dict[str, SongTexts]]:
+    """(model id, songs with vectors, their N x D vectors, their texts)."""
+    if not dirs.embeddings_db.exists():
+        raise NotReadyError("no song embeddings yet; run `musicrec embed` first")
+    with EmbeddingStore(dirs.embeddings_db) as store:
+        model_id = store.chosen_model(settings.encoder)
+        keys, vectors = store.load(model_id, [s.key for s in scan.songs])
+        tag_scores = store.load_extras(model_id, "tags")
+        genre_scores = store.load_extras(model_id, "genres")
+    by_key = scan.by_key()
+    songs = [by_key[k] for k in keys]
+    return model_id, songs, vectors, library_texts(songs, tag_scores, genre_scores,
+                                                   settings.genre_categories)
 
 
 def alignment_fingerprint(settings: Settings, dirs: DataDirs, scan: LibraryScan) -> str:
     """Changes when the song vectors' model id or any song's texts change (the stage retrains)."""
-    raise NotImplementedError
+    model_id, _, _, texts = _inputs(settings, dirs, scan)
+    parts = [str(FORMAT), DEFAULT_TEXT_ENCODER, model_id, texts_fingerprint(texts),
+             json.dumps(dataclasses.asdict(AlignConfig()), sort_keys=True)]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def held_out(key: str) -> bool:
+    """Whether a song is kept out of the first learning: decided by its key alone, so the same
+    songs are held out every time."""
+    return hashlib.sha256(key.encode()).digest()[0] < 256 * HELD_OUT_SHARE
+
+
+def learn_alignment(settings: Settings, dirs: DataDirs, scan: LibraryScan, *,
+                    progress: ProgressCallback = ignore_progress,
+                    cancel: CancelToken | None = None) -> AlignmentReport:
+    """Learns the projection of the chosen encoder backend's song vectors into the text space on
+    the library's texts: first without the held-out songs, which it then evaluates on, then on
+    every song for the saved alignment (``alignment_path``, written atomically)."""
+    model_id, songs, vectors, texts = _inputs(settings, dirs, scan)
+    if len(songs) < MIN_SONGS:
+        raise NotReadyError(f"text search needs at least {MIN_SONGS} songs with embeddings, "
+                            f"there are {len(songs)}; run `musicrec embed` first")
+    encoder = open_text_encoder()
+    data, vocabulary, song_tags = _embed_texts(encoder, songs, vectors, texts)
+    started = time.perf_counter()
+    out = np.array([held_out(s.key) for s in songs])
+    if out.all() or not out.any():  # a tiny library: hold out one song in five by position
+        out = np.arange(len(songs)) % 5 == 0
+    train = np.flatnonzero(~out)
+    projection, _ = learn_projection(_rows(data, train), progress=progress, cancel=cancel)
+    test = [i for i in np.flatnonzero(out) if song_tags[i]]  # songs with no tags give no query
+    figures = _evaluate(encoder, projection, data, test, [texts[songs[i].key] for i in test])
+    projection, losses = learn_projection(data, progress=progress, cancel=cancel)
+    train_s = time.perf_counter() - started
+    if cancel is not None:
+        cancel.check()  # a cancel during the last step keeps the previous alignment
+    report = AlignmentReport(encoder.name, model_id, len(songs), int(out.sum()), round(train_s, 2),
+                             figures, round(projection.temperature, 4))
+    report.message = _message(report, len(test))
+    _save(dirs, report, projection, songs, _search_vectors(projection, data.songs, data.descriptions),
+          vocabulary, song_tags)
+    return report
+
+
+def _embed_texts(encoder: TextEncoder, songs: list[Song], vectors: np.ndarray,
+                 texts: dict[str, SongTexts]) -> tuple[AlignmentData, list[str], list[list[int]]]:
+    """The alignment's data, every distinct tag (the vocabulary), each song's tags as rows of it."""
+    vocabulary = sorted({t for s in songs for t in texts[s.key].tags})
+    row = {t: i for i, t in enumerate(vocabulary)}
+    song_tags = [[row[t] for t in texts[s.key].tags] for s in songs]
+    descriptions = [texts[s.key].description or s.display_name for s in songs]
+    distinct = sorted(set(descriptions))
+    ids = {d: i for i, d in enumerate(distinct)}
+    description_vectors = encoder.embed(distinct)
+    tag_vectors = encoder.embed(vocabulary) if vocabulary else np.zeros((0, encoder.dimension), np.float32)
+    description_ids = np.array([ids[d] for d in descriptions], np.int64)
+    data = AlignmentData(vectors, description_vectors[description_ids], description_ids, tag_vectors,
+                         song_tags)
+    return data, vocabulary, song_tags
+
+
+def _rows(data: AlignmentData, rows: np.ndarray) -> AlignmentData:
+    return AlignmentData(data.songs[rows], data.descriptions[rows], data.description_ids[rows],
+                         data.tags, [data.song_tags[i] for i in rows])
+
+
+def _search_vectors(projection: Projection, songs: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """N x D_text: what search ranks songs by: their projected vectors (``songs``, N x D_audio)
+    mixed with the text vectors of their own words (``words``, N x D_text)."""
+    mixed = (1 - OWN_TEXT_SHARE) * projection.project(songs) + OWN_TEXT_SHARE * words
+    return mixed / np.maximum(np.linalg.norm(mixed, axis=1, keepdims=True), 1e-12)
+
+
+def _evaluate(encoder: TextEncoder, projection: Projection, data: AlignmentData, test: list[int],
+              texts: list[SongTexts]) -> dict:
+    """The evaluation's figures on the held-out songs ``test`` (rows of ``data``) with tags."""
+    if len(test) < 2:
+        return {}
+    held = _rows(data, np.asarray(test))
+    names = encoder.embed([t.names or "a song" for t in texts])  # "a song": a name-less one
+    figures = evaluate.evaluate_alignment(evaluate.HeldOut(
+        queries=encoder.embed([t.tag_text for t in texts]),
+        audio=projection.project(held.songs),
+        search_hidden=_search_vectors(projection, held.songs, names),
+        search_known=_search_vectors(projection, held.songs, held.descriptions),
+        tag_texts=[t.tag_text for t in texts], names=[t.names for t in texts]))
+    return {"songs": len(test), **figures}
+
+
+def _message(report: AlignmentReport, n_queries: int) -> str:
+    lines = [f"text search: {report.n_songs} songs of {report.embedding_model} aligned to "
+             f"{report.text_encoder} in {report.train_s:.1f} s (temperature {report.temperature:.3f})"]
+    if report.evaluation:
+        lines.append(f"evaluation on {n_queries} held-out songs, their own tags as queries:")
+        lines.append(evaluate.summary(report.evaluation))
+    else:
+        lines.append("too few held-out songs with tags to evaluate")
+    return "\n".join(lines)
+
+
+def _save(dirs: DataDirs, report: AlignmentReport, projection: Projection, songs: list[Song],
+          search_vectors: np.ndarray, vocabulary: list[str], song_tags: list[list[int]]) -> None:
+    meta = {"format": FORMAT, "report": report.to_dict(), "vocabulary": vocabulary,
+            "songs": [[s.key, s.title, s.artist, s.album, str(s.path) if s.path else None, tags]
+                      for s, tags in zip(songs, song_tags, strict=True)]}
+    with atomic_write(alignment_path(dirs)) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, meta=np.array(json.dumps(meta)), songs=search_vectors.astype(np.float16),
+                 weight=projection.weight, bias=projection.bias)
+
+
+@dataclass
+class _Saved:
+    meta: dict
+    songs: np.ndarray  # N x D_text float32
+    mtime: float
+
+
+_LOADED: dict[Path, _Saved] = {}  # the tray searches many times: read the file once per change
+
+
+def _load(dirs: DataDirs) -> _Saved:
+    path = alignment_path(dirs)
+    try:
+        mtime = path.stat().st_mtime
+    except FileNotFoundError:
+        raise NotReadyError(f"no text search yet: nothing aligned; run `{ALIGN_COMMAND}`") from None
+    saved = _LOADED.get(path)
+    if saved is None or saved.mtime != mtime:
+        try:
+            with np.load(path) as npz:
+                meta = json.loads(str(npz["meta"]))
+                songs = npz["songs"].astype(np.float32)
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelError(f"{path}: the text alignment cannot be read ({exc}); "
+                             f"run `{ALIGN_COMMAND}` again") from exc
+        if meta.get("format") != FORMAT:
+            raise NotReadyError(f"{path}: the text alignment is of an older version; "
+                                f"run `{ALIGN_COMMAND}`")
+        saved = _LOADED[path] = _Saved(meta, songs, mtime)
+    return saved
 
 
 def search(settings: Settings, dirs: DataDirs, query: str, n: int = 20) -> list[Found]:
     """The ``n`` songs that best match ``query``, best first. ``NotReadyError`` (naming the
     command to run) when nothing is aligned yet; ``TextEncoderMissing`` when the optional text
     encoder is not installed."""
-    raise NotImplementedError
+    query = query.strip()
+    if not query:
+        raise ValueError("an empty search: say what to look for")
+    saved = _load(dirs)
+    encoder = open_text_encoder()
+    if saved.meta["report"]["text_encoder"] != encoder.name:
+        raise NotReadyError(f"the text alignment was learnt for {saved.meta['report']['text_encoder']}, "
+                            f"not {encoder.name}; run `{ALIGN_COMMAND}`")
+    q = encoder.embed([query])[0]
+    return _ranked(saved, q, query, encoder, n)
+
+
+def _ranked(saved: _Saved, q: np.ndarray, query: str, encoder: TextEncoder, n: int) -> list[Found]:
+    scores = saved.songs @ q  # N
+    n = min(n, len(scores))
+    top = np.argpartition(-scores, n - 1)[:n] if n else np.zeros(0, np.int64)
+    top = top[np.argsort(-scores[top], kind="stable")]
+    vocabulary = saved.meta["vocabulary"]
+    wanted = sorted({t for i in top for t in saved.meta["songs"][i][5]})
+    tag_scores = dict(zip((vocabulary[t] for t in wanted),
+                          encoder.embed([vocabulary[t] for t in wanted]) @ q, strict=True)) if wanted else {}
+    found = []
+    for i in top:
+        key, title, artist, album, path, tags = saved.meta["songs"][i]
+        found.append(Found(key, title, artist, album, path, round(float(scores[i]), 4),
+                           _why(query, [vocabulary[t] for t in tags], tag_scores)))
+    return found
+
+
+def _why(query: str, tags: list[str], tag_scores: dict[str, float]) -> str:
+    """'tagged "rock"' when the query names one of its tags, else the tags nearest the query."""
+    named = [t for t in tags if t in query.lower()]
+    if named:
+        return "tagged " + ", ".join(f'"{t}"' for t in named)
+    if not tags:
+        return f'matches "{query}" (its sound and its name; it has no tags)'
+    nearest = sorted(tags, key=lambda t: -tag_scores[t])[:WHY_TAGS]
+    return f'matches "{query}" (near its tags: {", ".join(nearest)})'
 
 
 def evaluation(settings: Settings, dirs: DataDirs) -> dict:
     """The evaluation figures saved with the alignment (``musicrec search --evaluate``, the model
-    report); ``NotReadyError`` when nothing is aligned yet."""
-    raise NotImplementedError
+    report): {"songs": held-out songs queried, "<method> <direction>": {"recall@1", ..., "mrr"}};
+    ``NotReadyError`` when nothing is aligned yet."""
+    return dict(_load(dirs).meta["report"]["evaluation"])
