@@ -99,8 +99,8 @@ def _session(catalog: list[DemoSong], by_style: dict[str, list[int]], liking: np
         length = int(np.ceil(song.seconds))
         if rng.random() < 0.03 + 0.7 * (1 - liking[i]) ** 2:
             # moved on early: before half the song and before 30 s, as the companion tells a skip
-            heard = 1 + int(rng.uniform(0.1, 0.45) * min(length, 60))
-            plays.append(DemoPlay(song.relpath, at, "skip", heard))
+            heard_s = 1 + int(rng.uniform(0.1, 0.45) * min(length, 60))
+            plays.append(DemoPlay(song.relpath, at, "skip", heard_s))
         else:
             plays.append(DemoPlay(song.relpath, at, "finish", length))
         at = plays[-1].ended + int(rng.integers(0, 3))  # the player's gap between songs
