@@ -50,6 +50,11 @@ class DataDirs:
         return self.state / "history.sqlite"
 
     @property
+    def reports(self) -> Path:
+        """Tables written for the person to read elsewhere (the study's CSV)."""
+        return self.state / "reports"
+
+    @property
     def demo(self) -> Path:
         """The demo library's folder (music files and its Strawberry database), when made."""
         return self.state / "demo"

@@ -37,7 +37,8 @@ RECOMMENDERS: dict[str, Any] = {
     "session_knn": "musicrec_desktop.recommend.session_knn:SessionKnn",
     "shallow": "musicrec_desktop.recommend.shallow_net:ShallowNet",
 }
-# What ``recommender = auto`` means until the best on a time split is chosen by measurement.
+# What ``recommender = auto`` means until the study (``recommend/study.py``) has chosen the best
+# on the person's listening sessions.
 AUTO_RECOMMENDER = "rating"
 
 
@@ -61,9 +62,13 @@ def chosen_encoder(setting: str, decided: str | None = None) -> str:
     return decided if decided in ENCODER_BACKENDS else FIRST_RUN[0]
 
 
-def chosen_recommender(setting: str) -> str:
-    """The recommender the ``recommender`` setting names (``auto`` resolved)."""
-    name = AUTO_RECOMMENDER if setting == AUTO else setting
+def chosen_recommender(setting: str, decided: str | None = None) -> str:
+    """The recommender the ``recommender`` setting names: under ``auto`` the one ``decided`` for
+    it (the study's choice on the person's listening, kept in the embeddings store), else
+    ``AUTO_RECOMMENDER``."""
+    name = setting
+    if setting == AUTO:
+        name = decided if decided in RECOMMENDERS else AUTO_RECOMMENDER
     if name not in RECOMMENDERS:
         raise SettingsError("recommender", setting, "one of " + ", ".join(recommender_choices()))
     return name

@@ -53,6 +53,14 @@ def _table(settings: Settings, dirs: DataDirs, scan: LibraryScan) -> SongTable:
         return SongTable.from_store(scan.songs, store, store.chosen_model(settings.encoder))
 
 
+def decided_recommender(dirs: DataDirs) -> str | None:
+    """What the study chose for ``recommender = auto`` here (None before a study decided)."""
+    if not dirs.embeddings_db.exists():
+        return None
+    with EmbeddingStore(dirs.embeddings_db) as store:
+        return store.auto_recommender()
+
+
 def _categories(settings: Settings):
     from musicrec_desktop.library.genres import GenreMapper
     return GenreMapper.from_settings(settings).categories
@@ -65,7 +73,7 @@ def train_recommender(settings: Settings, dirs: DataDirs, scan: LibraryScan, *,
     history, measures it (the rating model cross-validates; below 30 ratings it falls back to the
     favourites) and saves it under ``dirs.models``; returns its report."""
     table = _table(settings, dirs, scan)
-    chosen = tastes.chosen_taste(settings)
+    chosen = tastes.chosen_taste(settings, decided_recommender(dirs))
     history = history_events(dirs.history_db, scan.songs)
     model, report = chosen.learn(TasteView(table, history), settings, progress=progress, cancel=cancel)
     if cancel is not None:
@@ -77,7 +85,7 @@ def train_recommender(settings: Settings, dirs: DataDirs, scan: LibraryScan, *,
 def _taste(ctx: AppContext, table: SongTable) -> tuple[TasteModel, object]:
     """The saved recommender of the settings' choice; NotReadyError when there is none, or when it
     learnt on other song vectors (a new encoder) and so cannot score these."""
-    chosen = tastes.chosen_taste(ctx.settings)
+    chosen = tastes.chosen_taste(ctx.settings, decided_recommender(ctx.dirs))
     path = tastes.model_path(ctx.dirs.models, chosen.name)
     if not path.exists():
         raise NotReadyError(f"no {chosen.title} trained yet; run `musicrec train-classifier` "

@@ -124,8 +124,10 @@ def taste_class(name: str) -> type[TasteModel]:
     return entry
 
 
-def chosen_taste(settings: Settings) -> type[TasteModel]:
-    return taste_class(settings.recommender)
+def chosen_taste(settings: Settings, decided: str | None = None) -> type[TasteModel]:
+    """The recommender the settings choose; under ``auto`` the one ``decided`` by the study
+    (``EmbeddingStore.auto_recommender``), else the first-run one."""
+    return taste_class(chosen_recommender(settings.recommender, decided))
 
 
 def every_taste() -> list[type[TasteModel]]:

@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS measurements (
 
 LEGACY_CURRENT = "current_model"  # before backends: the one encoder's model (only moco existed)
 AUTO_ENCODER = "auto_encoder"  # the backend the ``auto`` setting stands for, chosen by measurement
+AUTO_RECOMMENDER = "auto_recommender"  # the recommender ``auto`` stands for, chosen by the study
 
 
 class EmbeddingStore:
@@ -118,6 +119,15 @@ class EmbeddingStore:
     def set_auto_encoder(self, backend: str) -> None:
         with self._db:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (AUTO_ENCODER, backend))
+
+    def auto_recommender(self) -> str | None:
+        """The recommender the ``auto`` recommender setting stands for here: the best on the
+        validation sessions of the study (``recommend/study.py``), measured on these vectors."""
+        return self._meta(AUTO_RECOMMENDER)
+
+    def set_auto_recommender(self, name: str) -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (AUTO_RECOMMENDER, name))
 
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()

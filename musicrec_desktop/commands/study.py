@@ -1,0 +1,111 @@
+"""``musicrec study``: every encoder backend x every recommender on your listening sessions, the
+design study's table; the best on the validation sessions is what ``recommender = auto`` uses."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import signal
+import sys
+from pathlib import Path
+
+from musicrec_desktop.commands._output import add_json_flag, print_json
+from musicrec_desktop.context import AppContext
+from musicrec_desktop.errors import NotReadyError
+from musicrec_desktop.progress import CancelToken, ignore_progress
+
+ORDER = 54
+SHOWN = (("hit_rate", "HitRate"), ("mrr", "MRR"), ("precision", "Prec"), ("recall", "Recall"),
+         ("ndcg", "NDCG"))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "study", help="measure every recommender on your listening sessions and choose the best",
+        description="Splits the listening history at a cut-off: recommenders learn from the time "
+                    "before it; each listening session after it is asked about from its first "
+                    "songs and should find the new songs it went on to play. Sessions alternate "
+                    "into a validation half (which chooses what recommender = auto uses) and a "
+                    "test half (the table). Needs a listening history: musicrec history import FILE.")
+    parser.add_argument("--csv", type=Path, metavar="FILE",
+                        help="where to write the table as CSV (default: reports/study.csv in the "
+                             "data folder)")
+    add_json_flag(parser)
+    parser.set_defaults(run=run)
+
+
+def run(ctx: AppContext, args: argparse.Namespace) -> int:
+    from musicrec_desktop.pipeline.lock import exclusive_run
+
+    with exclusive_run(ctx):  # `musicrec run` and the tray write the recommender's choice too
+        return study(ctx, args)
+
+
+def study(ctx: AppContext, args: argparse.Namespace) -> int:
+    from musicrec_desktop.commands.run import ConsoleProgress
+    from musicrec_desktop.library import current_library
+    from musicrec_desktop.plugpoints import AUTO
+    from musicrec_desktop.recommend.evaluate import TooLittleListening
+    from musicrec_desktop.recommend.service import decided_recommender, train_recommender
+    from musicrec_desktop.recommend.study_run import run_study, write_csv
+
+    scan = current_library(ctx.settings, ctx.dirs)
+    progress = ConsoleProgress(sys.stderr) if sys.stderr.isatty() else ignore_progress
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    before = decided_recommender(ctx.dirs)
+    try:
+        result = run_study(ctx.settings, ctx.dirs, scan, progress=progress, cancel=cancel)
+        trained = None
+        if ctx.settings.recommender == AUTO and result["chosen"] and result["chosen"] != before:
+            # radio and Play recommended read the saved model of the choice: it must exist now
+            train_recommender(ctx.settings, ctx.dirs, scan, progress=progress, cancel=cancel)
+            trained = result["chosen"]
+    except TooLittleListening as exc:
+        raise NotReadyError(f"no study: {exc.reason}") from exc
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    csv_path = write_csv(result, args.csv or ctx.dirs.reports / "study.csv")
+    result["csv"] = str(csv_path)
+    if args.json:
+        print_json(result)
+        return 0
+    print(table_text(result))
+    if ctx.settings.recommender == AUTO:
+        print(f"recommender = auto uses {result['chosen']}" + (" (trained now)" if trained else ""))
+    else:
+        print(f"recommender = {ctx.settings.recommender}; auto would use {result['chosen']}")
+    print(f"table written to {csv_path}")
+    return 0
+
+
+def table_text(result: dict) -> str:
+    """The paper's table: a row per backend x recommender, the test half's mean ± half the 95 %
+    interval of each metric at 10 and 50; the validation NDCG@10 that chose last."""
+    header = (["backend", "recommender"] + [f"{label}@{k}" for k in (10, 50) for _, label in SHOWN]
+              + ["val NDCG@10"])
+    lines = [[row["backend"], row["recommender"]]
+             + [_figure(row["test"][f"{metric}@{k}"]) for k in (10, 50) for metric, _ in SHOWN]
+             + [_figure(row["validation"]["ndcg@10"]) + (" *" if _is_choice(result, row) else "")]
+             for row in result["rows"]]
+    widths = [max(len(str(line[i])) for line in [header, *lines]) for i in range(len(header))]
+    text = [f"study: {result['n_test']} test and {result['n_validation']} validation listening sessions "
+            f"after the cut-off, {result['n_candidates']} candidate songs (mean ±95 % interval; test half)"]
+    text += ["  ".join(str(cell).ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+             for line in [header, *lines]]
+    text.append(f"* chosen on the validation half ({result['choose_by']}, vectors {result['in_use']})")
+    text += [f"note: {c}" for c in result["caveats"]]
+    return "\n".join(text)
+
+
+def _is_choice(result: dict, row: dict) -> bool:
+    return row["recommender"] == result["chosen"] and row["model_id"] == result["in_use"]
+
+
+def _figure(v: dict) -> str:
+    mean, low, high = v["mean"], v.get("low"), v.get("high")
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "–"
+    if low is None or math.isnan(low):
+        return f"{mean:.3f}"
+    return f"{mean:.3f}±{(high - low) / 2:.3f}"
