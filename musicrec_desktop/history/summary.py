@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
+from typing import Protocol, TypeVar
 
 from musicrec_desktop.store.history import IMPORTED, ListeningEvent
 
 SESSION_GAP_S = 30 * 60  # more than this between two listens starts a new listening session
 LISTEN_KINDS = ("finish", "skip")  # every play ends one of these ways; an imported listen finishes
+
+
+class _Timed(Protocol):
+    @property
+    def at(self) -> float: ...
+
+
+T = TypeVar("T", bound=_Timed)  # a stored ListeningEvent or a recommender's TimedEvent
 
 
 def listens(events: list[ListeningEvent]) -> list[ListeningEvent]:
@@ -25,6 +34,19 @@ def sessions(plays: list[ListeningEvent]) -> list[list[ListeningEvent]]:
         else:
             out.append([play])
     return out
+
+
+def current_session(events: Sequence[T], now: float) -> list[T]:
+    """The events (oldest first, anything with ``.at``) of the listening session going on at
+    ``now``: those after the last gap of more than SESSION_GAP_S; [] when more than that has
+    passed since the last one (the next listen starts a new session)."""
+    events = [e for e in events if e.at <= now]
+    if not events or now - events[-1].at > SESSION_GAP_S:
+        return []
+    start = len(events) - 1
+    while start > 0 and events[start].at - events[start - 1].at <= SESSION_GAP_S:
+        start -= 1
+    return events[start:]
 
 
 def history_summary(events: list[ListeningEvent], library_keys: Collection[str],

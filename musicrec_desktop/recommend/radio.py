@@ -1,5 +1,9 @@
-"""Radio from a song, or from a set of songs: their nearest songs blended with the predicted
-rating, endless, no repeats, never a seed or a near-duplicate of one."""
+"""Radio from a song, or from a set of songs: their nearest songs blended with what the
+recommender says about the current listening session, endless, no repeats, never a seed or a
+near-duplicate of one.
+
+The relevance each batch blends in is the caller's (``Recommender.radio``: the recommender asked
+about the session so far, ``taste.for_session``), one score 0..1 per song of the table."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import numpy as np
 from musicrec_desktop.recommend.ranking import Ranker, Recommendation
 from musicrec_desktop.store.similarity import SimilarityIndex
 
-SIMILARITY_WEIGHT = 0.7  # the rest of the score is the predicted rating
+SIMILARITY_WEIGHT = 0.7  # the rest of the score is the session's relevance
 ARTIST_GAP = 3  # other songs between two songs of one artist
 DRIFT = 0.4  # how far later batches follow what was queued last, away from the seed
 DRIFT_WINDOW = 5  # queued songs that steer the next batch
@@ -37,10 +41,10 @@ class RadioSession:
         return cls(data["seed_key"], list(data.get("queued", [])), list(data.get("more_seeds", [])))
 
 
-def next_batch(ranker: Ranker, index: SimilarityIndex, seed_row: int, n: int, session: RadioSession
-               ) -> list[Recommendation]:
-    """The next ``n`` songs of the radio (fewer once the library has nothing new left); they are
-    appended to ``session.queued``."""
+def next_batch(ranker: Ranker, index: SimilarityIndex, seed_row: int, n: int, session: RadioSession,
+               relevance: np.ndarray) -> list[Recommendation]:
+    """The next ``n`` songs of the radio (fewer once the library has nothing new left), ranked by
+    similarity blended with ``relevance`` (N, 0..1); they are appended to ``session.queued``."""
     table = ranker.table
     history = [seed_row] + [r for r in map(table.row, session.queued) if r is not None]
     query = table.vectors[seed_row].astype(np.float64)
@@ -59,14 +63,14 @@ def next_batch(ranker: Ranker, index: SimilarityIndex, seed_row: int, n: int, se
             if row is not None and allowed[row]:
                 rows.append(row)
                 sims.append(nb.similarity)
-        relevance = SIMILARITY_WEIGHT * np.array(sims) + (1 - SIMILARITY_WEIGHT) * ranker.predicted[rows]
-        picked = ranker.select(np.array(rows, dtype=np.int64), relevance, n, mmr_lambda=RADIO_MMR_LAMBDA,
+        blended = SIMILARITY_WEIGHT * np.array(sims) + (1 - SIMILARITY_WEIGHT) * relevance[rows]
+        picked = ranker.select(np.array(rows, dtype=np.int64), blended, n, mmr_lambda=RADIO_MMR_LAMBDA,
                                artist_cap=n, artist_gap=ARTIST_GAP, history=history)
         if len(picked) == n or k >= len(index):
             break
         k *= 4  # the neighbourhood is used up (or filtered away): look further out
     scores = np.zeros(len(table))
-    scores[rows] = relevance
+    scores[rows] = blended
     seed_name = table.songs[seed_row].display_name
     reasons = [f"radio from {seed_name}; {reason}" for reason in ranker.reasons(picked)]
     session.queued.extend(table.songs[r].key for r in picked)
@@ -74,9 +78,9 @@ def next_batch(ranker: Ranker, index: SimilarityIndex, seed_row: int, n: int, se
 
 
 def next_batch_from_set(ranker: Ranker, index: SimilarityIndex, seed_rows: list[int], n: int,
-                        session: RadioSession) -> list[Recommendation]:
+                        session: RadioSession, relevance: np.ndarray) -> list[Recommendation]:
     """The next ``n`` songs of a radio from several songs: the seeds take turns, each slot the best
-    song near its seed (similarity blended with the predicted rating), continuing the turns across
+    song near its seed (similarity blended with ``relevance``, N 0..1), continuing the turns across
     batches; appended to ``session.queued``.
 
     Turns rather than the seeds' mean: the mean of songs of different styles lies between them,
@@ -89,7 +93,7 @@ def next_batch_from_set(ranker: Ranker, index: SimilarityIndex, seed_rows: list[
     history = seeds + [r for r in map(table.row, session.queued) if r is not None]
     exclude = {*(table.songs[r].key for r in seeds), *session.queued}
     allowed = ranker.allowed(skip_recent=False)
-    pools = {seed: _Pool(ranker, index, seed, allowed, max(10 * n, 100)) for seed in seeds}
+    pools = {seed: _Pool(ranker, index, seed, allowed, relevance, max(10 * n, 100)) for seed in seeds}
     picked: list[int] = []
     reasons: list[str] = []
     scores = np.zeros(len(table))
@@ -106,7 +110,7 @@ def next_batch_from_set(ranker: Ranker, index: SimilarityIndex, seed_rows: list[
         picked.append(row)
         history.append(row)
         exclude.add(table.songs[row].key)
-        scores[row] = pools[seed].relevance.get(row, 0.0)
+        scores[row] = pools[seed].blended.get(row, 0.0)
         reasons.append(f"radio from {len(seeds)} songs, like {table.songs[seed].display_name}")
     session.queued.extend(table.songs[r].key for r in picked)
     why = ranker.reasons(picked)
@@ -117,9 +121,10 @@ class _Pool:
     """One seed's neighbourhood, searched further out as the radio uses it up."""
 
     def __init__(self, ranker: Ranker, index: SimilarityIndex, seed: int, allowed: np.ndarray,
-                 k: int) -> None:
+                 relevance: np.ndarray, k: int) -> None:
         self.ranker, self.index, self.seed, self.allowed, self.k = ranker, index, seed, allowed, k
-        self.relevance: dict[int, float] = {}
+        self.relevance = relevance  # N: the session's
+        self.blended: dict[int, float] = {}  # row -> similarity blended with relevance
 
     def best(self, exclude: set[str], history: list[int]) -> int | None:
         """The best allowed song near the seed that the rules let follow ``history``."""
@@ -132,10 +137,9 @@ class _Pool:
                 if row is not None and self.allowed[row]:
                     rows.append(row)
                     sims.append(nb.similarity)
-            relevance = (SIMILARITY_WEIGHT * np.array(sims)
-                         + (1 - SIMILARITY_WEIGHT) * self.ranker.predicted[rows])
-            self.relevance.update(zip(rows, relevance.tolist(), strict=True))
-            picked = self.ranker.select(np.array(rows, dtype=np.int64), relevance, 1,
+            blended = SIMILARITY_WEIGHT * np.array(sims) + (1 - SIMILARITY_WEIGHT) * self.relevance[rows]
+            self.blended.update(zip(rows, blended.tolist(), strict=True))
+            picked = self.ranker.select(np.array(rows, dtype=np.int64), blended, 1,
                                         mmr_lambda=1.0, artist_gap=ARTIST_GAP, history=history)
             if picked or self.k >= len(self.index):
                 return picked[0] if picked else None

@@ -5,11 +5,15 @@ of the chosen encoder backend and the saved recommender the settings choose;
 ``Recommender.latest(ctx)`` first reads the library afresh, for the person's latest ratings.
 Training that recommender is the rating stage's job (``train_recommender``); this module never
 retrains on its own.
+
+Play recommended ranks by the long-term profile (the recommender as trained); the radio asks the
+recommender about the current listening session (``taste.for_session``) for its relevance.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,6 +21,7 @@ import numpy as np
 
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.errors import NotReadyError
+from musicrec_desktop.history.summary import current_session
 from musicrec_desktop.library.song import LibraryScan
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.progress import CancelToken, ProgressCallback, ignore_progress
@@ -27,7 +32,7 @@ from musicrec_desktop.recommend.radio import RadioSession, next_batch, next_batc
 from musicrec_desktop.recommend.ranking import Ranker, Recommendation
 from musicrec_desktop.recommend.rating import ratings_fingerprint
 from musicrec_desktop.recommend.table import SongTable
-from musicrec_desktop.recommend.taste import TasteModel, TasteView, history_events
+from musicrec_desktop.recommend.taste import TasteModel, TasteView, TimedEvent, history_events
 from musicrec_desktop.recommend.writers import write_playlist
 from musicrec_desktop.settings import Settings
 from musicrec_desktop.store.embeddings import EmbeddingStore
@@ -138,11 +143,15 @@ class Recommender:
         picked = r.select(rows, r.predicted[rows], n, rng=np.random.default_rng(seed))
         return r.recommendations(picked, r.predicted)
 
-    def radio(self, seed: str | Sequence[str], n: int, session: RadioSession | None = None
-              ) -> tuple[list[Recommendation], RadioSession]:
+    def radio(self, seed: str | Sequence[str], n: int, session: RadioSession | None = None, *,
+              now: float | None = None) -> tuple[list[Recommendation], RadioSession]:
         """The next ``n`` songs of the radio from ``seed`` (a path, file URL or song key), or from
         several such songs (they take turns). Pass the returned session back to continue it
-        without repeats; never a seed or a near-duplicate of one."""
+        without repeats; never a seed or a near-duplicate of one.
+
+        Songs near the seed(s) rank by their similarity blended with what the recommender says
+        about the listening session going on at ``now`` (default: now), asked afresh for every
+        batch: the session grows as the radio's own songs play (the companion records them)."""
         wanted = session.seed_keys if session is not None else [seed] if isinstance(seed, str) else list(seed)
         if not wanted:
             raise NotReadyError("a radio needs at least one song to start from")
@@ -150,9 +159,22 @@ class Recommender:
         if session is None:
             keys = list(dict.fromkeys(self.table.songs[r].key for r in rows))
             session = RadioSession(keys[0], more_seeds=keys[1:])
+        relevance = self.session_relevance(self.listening_session(now))
         if len(session.seed_keys) == 1:
-            return next_batch(self.ranker, self.index, rows[0], n, session), session
-        return next_batch_from_set(self.ranker, self.index, rows, n, session), session
+            return next_batch(self.ranker, self.index, rows[0], n, session, relevance), session
+        return next_batch_from_set(self.ranker, self.index, rows, n, session, relevance), session
+
+    def listening_session(self, now: float | None = None) -> list[TimedEvent]:
+        """The listening history's events of the session going on at ``now`` (since the last gap
+        of more than 30 minutes; [] when none is going on), of songs of the table."""
+        events = history_events(self.ctx.dirs.history_db, self.table.songs)
+        return current_session(events, time.time() if now is None else now)
+
+    def session_relevance(self, listening: list[TimedEvent]) -> np.ndarray:
+        """N float32 0..1: the recommender's scores for the session ``listening``; a recommender
+        without a view of sessions gives its long-term ones (as trained)."""
+        asked = tastes.for_session(self.ranker.taste, listening, self.table)
+        return self.ranker.predicted if asked is self.ranker.taste else asked.predict(self.table)
 
     def path(self, start: str, target: str, steps: int) -> SongPath:
         """A playlist of ``steps`` songs walking from ``start`` to ``target`` (paths, file URLs or
