@@ -159,8 +159,9 @@ def test_figures_are_json_safe():
 
 
 def test_the_full_and_update_pipelines_name_the_agreed_stages():
-    assert full_pipeline().names == ["library", "cache", "encoder", "embed", "rating", "recommend"]
-    assert update_pipeline().names == ["library", "cache", "embed", "rating", "recommend"]
+    assert full_pipeline().names == ["library", "cache", "encoder", "embed", "rating", "recommend",
+                                     "textsearch"]
+    assert update_pipeline().names == ["library", "cache", "embed", "rating", "recommend", "textsearch"]
 
 
 def test_musicrec_run_reports_each_stage_and_exits_with_the_error_code(tmp_path, capsys):
@@ -188,7 +189,9 @@ def test_with_encoder_auto_an_update_serves_before_any_training(tmp_path, capsys
     code = main(["--data-dir", str(ctx.dirs.config.parent), "run", "--update", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0, out.get("error")
-    assert [s["name"] for s in out["stages"]] == ["library", "cache", "embed", "rating", "recommend"]
+    assert [(s["name"], s["status"]) for s in out["stages"]] == [
+        ("library", "ran"), ("cache", "ran"), ("embed", "ran"), ("rating", "ran"), ("recommend", "ran"),
+        ("textsearch", "skipped")]  # 5 songs: too few to learn text search from, said, not a failure
     assert out["figures"]["embed"]["backend"] in ("musicnn", "dsp")  # pretrained or DSP: no training
     assert out["figures"]["embed"]["embedded"] == 5
     assert not (ctx.dirs.models / "encoder").exists()

@@ -1,4 +1,5 @@
-"""The six stages: library -> cache -> encoder -> embeddings -> rating model -> recommendations.
+"""The seven stages: library -> cache -> encoder -> embeddings -> rating model -> recommendations,
+and text search (learnt on the embeddings).
 
 Stages call the stage modules through names imported when the stage runs, so starting the tray
 or reading ``--help`` never imports torch.
@@ -12,10 +13,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from musicrec_desktop.context import AppContext
-from musicrec_desktop.errors import NoLibraryError
+from musicrec_desktop.errors import MusicrecError, NoLibraryError, NotReadyError
 from musicrec_desktop.library.song import LibraryScan
 from musicrec_desktop.pipeline.figures import digest, figures_of, json_safe
-from musicrec_desktop.pipeline.runner import Pipeline, Stage
+from musicrec_desktop.pipeline.runner import Pipeline, Stage, StageSkipped
 from musicrec_desktop.pipeline.state import PipelineState, state_path
 from musicrec_desktop.progress import CancelToken, Progress, ProgressCallback
 
@@ -300,21 +301,54 @@ def _recommendation_row(item: Any) -> dict[str, Any]:
             "predicted_rating": json_safe(item.predicted_rating), "reason": item.reason}
 
 
-ALL_STAGES = (LibraryStage, CacheStage, EncoderStage, EmbedStage, RatingStage, RecommendStage)
+class TextSearchStage(Stage):
+    """Learns the text search (``textsearch.service.learn_alignment``): the song vectors projected
+    into a sentence encoder's space, on the library's own tags. Retrained when the song vectors
+    or any song's texts change (``alignment_fingerprint``). It comes last: the recommendations
+    never wait for it. Without the optional text encoder, or with too little to learn from, it is
+    skipped with the reason and the run goes on."""
+
+    name, title = "textsearch", "Learning text search"
+
+    def fingerprint(self, ctx, state):
+        from musicrec_desktop.textsearch.service import alignment_fingerprint
+
+        try:
+            return digest(state.finished_at("embed"),
+                          alignment_fingerprint(ctx.settings, ctx.dirs, state.scan))  # type: ignore[arg-type]
+        except MusicrecError:
+            return None  # what it lacks is said by ``run``
+
+    def run(self, ctx, state, progress, cancel):
+        from musicrec_desktop.textsearch.service import learn_alignment
+        from musicrec_desktop.textsearch.text_encoder import TextEncoderMissing
+
+        try:
+            report = learn_alignment(ctx.settings, ctx.dirs, state.scan,  # type: ignore[arg-type]
+                                     progress=progress, cancel=cancel)
+        except (TextEncoderMissing, NotReadyError) as exc:
+            raise StageSkipped(str(exc)) from exc
+        state.reports[self.name] = report
+        return figures_of(report)
+
+
+ALL_STAGES = (LibraryStage, CacheStage, EncoderStage, EmbedStage, RatingStage, RecommendStage,
+              TextSearchStage)
 STAGE_TITLES = {stage.name: stage.title for stage in ALL_STAGES}  # what the windows show
 
 
 def full_pipeline() -> Pipeline:
     """Everything: what "Rebuild model", ``musicrec run`` and the first start run."""
     return Pipeline([LibraryStage(make_demo=True), CacheStage(), EncoderStage(), EmbedStage(),
-                     RatingStage(), RecommendStage()])
+                     RatingStage(), RecommendStage(), TextSearchStage()])
 
 
 def update_pipeline() -> Pipeline:
     """After the library changed: new songs cached and embedded with the current encoder,
-    removed ones dropped, ratings relearned, recommendations refreshed. No encoder training."""
+    removed ones dropped, ratings relearned, recommendations refreshed, text search relearnt when
+    the songs or their tags changed. No encoder training."""
     return Pipeline([LibraryStage(make_demo=True), CacheStage(), EmbedStage(), RatingStage(),
-                     RecommendStage()])
+                     RecommendStage(), TextSearchStage()])
 
 
 def pipeline_for(kind: str) -> Pipeline:
