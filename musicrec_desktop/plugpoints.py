@@ -36,6 +36,7 @@ RECOMMENDERS: dict[str, Any] = {
     "knn": "musicrec_desktop.recommend.liked_songs:LikedSongsCentre",
     "session_knn": "musicrec_desktop.recommend.session_knn:SessionKnn",
     "shallow": "musicrec_desktop.recommend.shallow_net:ShallowNet",
+    "bert4rec": "musicrec_desktop.recommend.bert4rec:Bert4Rec",
 }
 # What ``recommender = auto`` means until the study (``recommend/study.py``) has chosen the best
 # on the person's listening sessions.

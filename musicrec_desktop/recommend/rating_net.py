@@ -5,8 +5,6 @@ so that the tray and the companion can import the recommendations without loadin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +13,7 @@ from torch import nn
 
 from musicrec_desktop.files import atomic_write
 from musicrec_desktop.progress import CancelToken
+from musicrec_desktop.recommend.torch_parts import one_thread
 
 
 class RatingNet(nn.Module):
@@ -48,7 +47,7 @@ def fit(x: np.ndarray, y: np.ndarray, *, hidden: int, dropout: float, epochs: in
     optimiser = torch.optim.AdamW(net.parameters(), lr=learning_rate, weight_decay=weight_decay)
     generator = torch.Generator().manual_seed(seed)
     net.train()
-    with _one_thread():
+    with one_thread():
         for _ in range(epochs):
             if cancel is not None:
                 cancel.check()
@@ -62,22 +61,8 @@ def fit(x: np.ndarray, y: np.ndarray, *, hidden: int, dropout: float, epochs: in
 
 def predict(net: RatingNet, x: np.ndarray) -> np.ndarray:
     """N float32 ratings for ``x`` (N x F float32 features)."""
-    with torch.no_grad(), _one_thread():
+    with torch.no_grad(), one_thread():
         return torch.cat([net(part) for part in torch.from_numpy(x).split(8192)]).numpy()
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Runs torch on one thread meanwhile. Batches of 32 songs through a 64-unit layer are too
-    small to share: on a busy two-core machine the second thread waits for a core and a
-    cross-validated training took 9.7 s instead of 0.3 s (measured, 40 ratings). torch's thread
-    count is process-wide, so it is restored at once."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def from_state(state_dict: dict, in_features: int, hidden: int, dropout: float) -> RatingNet:

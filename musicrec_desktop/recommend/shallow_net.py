@@ -19,14 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from musicrec_desktop.history.summary import sessions
 from musicrec_desktop.progress import CancelToken, Progress, ProgressCallback, ignore_progress
+from musicrec_desktop.recommend.listening import listening_sessions
 from musicrec_desktop.recommend.metrics import ndcg_at_k
 from musicrec_desktop.recommend.table import SongTable
 from musicrec_desktop.recommend.taste import TasteReport, TasteView, TimedEvent
 from musicrec_desktop.settings import Settings
-
-PLAY = "finish"  # a listen heard to the end; a skip says nothing for the taste
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,7 @@ class ShallowNet:
               measure: bool = True, config: ShallowConfig = ShallowConfig()
               ) -> tuple[ShallowNet, TasteReport]:
         table = view.table
-        listened = _sessions(view.history, table)
+        listened = listening_sessions(view.history, table)
         heard = list(dict.fromkeys(key for session in listened for key in session))
         if not heard:  # as the KNN: the player's played songs stand for a missing history
             heard = [s.key for s in table.songs if s.playcount > 0]
@@ -78,7 +76,7 @@ class ShallowNet:
 
     def for_session(self, session: list[TimedEvent], table: SongTable) -> ShallowNet:
         """The same net with the current session (its events so far) as the listener."""
-        return ShallowNet(self.weights, [key for s in _sessions(session, table) for key in s],
+        return ShallowNet(self.weights, [key for s in listening_sessions(session, table) for key in s],
                           self.embedding_model)
 
     def predict(self, table: SongTable) -> np.ndarray:
@@ -110,14 +108,6 @@ def confidence(plays: int) -> float:
     return 1 + 2 * math.log1p(plays)
 
 
-def _sessions(history: list[TimedEvent], table: SongTable) -> list[list[str]]:
-    """The song keys (one per play, in order) of each listening session of ``history``."""
-    plays = sorted((e for e in history if e.kind == PLAY and table.row(e.key) is not None),
-                   key=lambda e: e.at)
-    # sessions() reads only .at, which a TimedEvent has as a stored listening event does
-    return [[e.key for e in session] for session in sessions(plays)]  # type: ignore[arg-type]
-
-
 def _tower(x: np.ndarray, weights: dict[str, np.ndarray] | None, which: str) -> np.ndarray:
     """Linear + ReLU (M x D -> M x H); the identity without weights."""
     if weights is None:
@@ -134,7 +124,11 @@ def _fit(table: SongTable, listened: list[list[str]], config: ShallowConfig, pro
     """Trains the towers; returns (the best epoch's weights as numpy, epochs run, best validation NDCG@10)."""
     import torch
 
-    torch.manual_seed(config.seed)
+    from musicrec_desktop.recommend import torch_parts
+
+    # its own generator, not torch.manual_seed: the global one belongs to whatever else runs in
+    # the process (another model training on the tray's worker thread)
+    generator = torch.Generator().manual_seed(config.seed)
     n_val = max(1, int(len(listened) * config.validation_fraction))
     train, validation = listened[:-n_val], listened[-n_val:]
     vectors = torch.from_numpy(np.ascontiguousarray(table.vectors, dtype=np.float32))  # N x D
@@ -146,8 +140,9 @@ def _fit(table: SongTable, listened: list[list[str]], config: ShallowConfig, pro
     weight = torch.tensor([p[2] for p in pairs], dtype=torch.float32)
     start = torch.stack([vectors[[table.row(k) for k in set(s)]].mean(dim=0) for s in train])  # S x D
     session_vectors = torch.nn.Parameter(start.clone())
-    song_tower = torch.nn.Sequential(torch.nn.Linear(vectors.shape[1], config.hidden), torch.nn.ReLU())
-    session_tower = torch.nn.Sequential(torch.nn.Linear(vectors.shape[1], config.hidden), torch.nn.ReLU())
+    song_tower, session_tower = (
+        torch.nn.Sequential(torch_parts.linear(vectors.shape[1], config.hidden, generator), torch.nn.ReLU())
+        for _ in range(2))
     optimizer = torch.optim.Adam([session_vectors, *song_tower.parameters(), *session_tower.parameters()],
                                  lr=config.learning_rate)
     cos = torch.nn.functional.cosine_similarity
@@ -160,10 +155,11 @@ def _fit(table: SongTable, listened: list[list[str]], config: ShallowConfig, pro
     for epoch in range(1, config.max_epochs + 1):
         if cancel is not None:
             cancel.check()
-        for batch in torch.randperm(len(pairs)).split(config.batch):
+        for batch in torch.randperm(len(pairs), generator=generator).split(config.batch):
             listener = session_tower(session_vectors[users[batch]])  # B x H
             positive = cos(listener, song_tower(vectors[items[batch]]), dim=-1)  # B
-            negative_rows = torch.randint(len(vectors), (len(batch), config.negatives))  # B x K
+            negative_rows = torch.randint(len(vectors), (len(batch), config.negatives),
+                                          generator=generator)  # B x K
             negative = cos(listener[:, None], song_tower(vectors[negative_rows]), dim=-1)  # B x K
             hinge = torch.relu(config.margin - positive[:, None] + negative)  # B x K
             loss = (weight[batch][:, None] * hinge).mean()

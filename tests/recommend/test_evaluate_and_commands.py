@@ -41,7 +41,8 @@ def test_time_split_evaluation_leaks_nothing_and_ranks_by_taste(tmp_path):
     # the later ratings never reach training: the 40 older ratings only
     assert result["n_training_rated"] == 40
     names = {"popularity (artist plays)", "k-NN (mean of liked songs)", "rating model",
-             "favourites (most played)", "KNN (mean of the history's songs)", "Shallow net (sessions)"}
+             "favourites (most played)", "KNN (mean of the history's songs)", "Shallow net (sessions)",
+             "BERT4Rec (sessions)"}
     assert set(result["methods"]) == names
     assert result["methods"]["k-NN (mean of liked songs)"]["hit_rate@10"]["mean"] > 0.6
     assert result["methods"]["rating model"]["ndcg@10"]["mean"] > 0.2

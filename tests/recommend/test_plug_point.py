@@ -89,4 +89,4 @@ def test_evaluation_measures_every_registered_recommender(heard, tmp_path):
     result = evaluate(SongTable(table.model_id, songs, table.vectors), test_fraction=0.15)
     assert set(result["methods"]) == {"rating model", "favourites (most played)", "popularity (artist plays)",
                                       "k-NN (mean of liked songs)", "KNN (mean of the history's songs)",
-                                      "Shallow net (sessions)", "artists heard lately"}
+                                      "Shallow net (sessions)", "BERT4Rec (sessions)", "artists heard lately"}

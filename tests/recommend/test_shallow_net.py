@@ -12,6 +12,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+import torch
 
 from musicrec_desktop.errors import Cancelled
 from musicrec_desktop.library.song import Song
@@ -137,3 +138,19 @@ def test_a_cancel_stops_the_training():
     token.cancel()
     with pytest.raises(Cancelled):
         ShallowNet.learn(view, Settings(), cancel=token)
+
+
+def test_learning_repeats_itself_and_leaves_the_global_random_state_alone():
+    """Its own generator, not torch.manual_seed: another model training in the process keeps its
+    random state, and the same seed gives the same net whatever ran before."""
+    _, view, _ = _world()
+    config = ShallowConfig(max_epochs=2)
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    first, _ = ShallowNet.learn(view, Settings(), config=config)
+    assert torch.equal(torch.get_rng_state(), before)
+    torch.manual_seed(7)  # another global state: the net must not depend on it
+    second, _ = ShallowNet.learn(view, Settings(), config=config)
+    assert first.weights.keys() == second.weights.keys()
+    for name, value in first.weights.items():
+        np.testing.assert_array_equal(value, second.weights[name], err_msg=name)
