@@ -27,7 +27,7 @@ SESSIONS_PER_DAY = 1.3  # Poisson mean; some days none, some days three
 MAX_SESSIONS_PER_DAY = 3
 SESSION_SONGS = (4, 9)  # a session plays 4 + Poisson(9) songs
 STAY = 0.85  # the next song keeps the session's style; otherwise it drifts to a neighbour
-FIRST_HOUR = 8  # the first session of a day starts between 8:00 and 11:00 ...
+FIRST_HOUR = 8  # the first session of a day starts between 8:00 and 11:00 (UTC) ...
 GAP_HOURS = (1.0, 5.0)  # ... and each later one this long after the previous one ends
 # Styles a session drifts between: ones that share instruments, tempo or audience.
 NEIGHBOURS = {
@@ -71,7 +71,7 @@ def listening_history(catalog: list[DemoSong], liking: list[float], style_taste:
     start_weights = np.array([style_taste[s] ** 2 for s in styles])
     liking_arr = np.asarray(liking, dtype=np.float64)
     plays: list[DemoPlay] = []
-    day_start = now - HISTORY_DAYS * 86400
+    day_start = (now // 86400 - HISTORY_DAYS + 1) * 86400  # midnight (UTC) of the first day
     for day in range(HISTORY_DAYS):
         at = day_start + day * 86400 + int(rng.uniform(FIRST_HOUR, FIRST_HOUR + 3) * 3600)
         for _ in range(min(int(rng.poisson(SESSIONS_PER_DAY)), MAX_SESSIONS_PER_DAY)):
