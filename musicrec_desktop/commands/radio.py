@@ -22,7 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Lists songs like the seed (or the seeds: they take turns), or with --play (and "
                     "--from-current) plays them in the running player as an endless radio: topped "
                     "up as you listen until Ctrl+C, SIGTERM or other music. Never a seed or a "
-                    "near-duplicate of one.")
+                    "near-duplicate of one. Among songs near the seed, those that suit what you "
+                    "have been listening to in this session (since a break of over 30 minutes, the "
+                    "radio's own songs included) come first.")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--seed", metavar="PATH_OR_URL", action="append",
                         help="a song to start from (path or file URL); repeat it for a radio from "
