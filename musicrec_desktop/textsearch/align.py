@@ -96,7 +96,7 @@ def learn_projection(data: AlignmentData, config: AlignConfig = AlignConfig(), *
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
-                losses[stage] = float(loss)
+                losses[stage] = loss.item()
                 done += 1
             progress(meter.report("align", done, f"learning the text alignment ({stage})",
                                   loss=losses.get(stage, float("nan"))))
