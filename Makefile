@@ -10,7 +10,7 @@ $(BIN)/musicrec: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
 	$(PIP) torch==2.13.0
-	$(PIP) -e '.[dev]'
+	$(PIP) -e '.[dev,text]'
 	# MusiCNN's weights (data only, never imported): its own requirements (tensorflow,
 	# numpy<1.17) cannot live beside ours, so it is installed without them.
 	$(PIP) --no-deps musicnn==0.1.0
