@@ -38,6 +38,9 @@ from musicrec_desktop.progress import CancelToken, ProgressCallback
 log = logging.getLogger(__name__)
 
 # The model report's table of encoder backends: (header, key of encoders.measure.BackendFigures)
+# The model report's table of the study (``recommend/study.py``): (header, metric of the test half)
+STUDY_COLUMNS = (("HitRate@10", "hit_rate@10"), ("NDCG@10", "ndcg@10"), ("HitRate@50", "hit_rate@50"),
+                 ("NDCG@50", "ndcg@50"))
 ENCODER_COLUMNS = (("Encoder", "name"), ("Rating r", "rating_pearson"), ("Album P@10", "same_album"),
                    ("Artist P@10", "same_artist"), ("Folder P@10", "same_folder"), ("Songs/s", "songs_per_s"))
 
@@ -101,6 +104,22 @@ class ReportWindow(QWidget):
         eval_layout.addWidget(self.rating_note)
         left.addWidget(eval_box)
 
+        study_box = QGroupBox("Recommenders on your listening sessions (test half, mean ±95 %)")
+        study_layout = QVBoxLayout(study_box)
+        self.study = QTableWidget(0, 2 + len(STUDY_COLUMNS))
+        self.study.setHorizontalHeaderLabels(["Recommender", *(t for t, _ in STUDY_COLUMNS),
+                                              "Validation NDCG@10"])
+        self.study.verticalHeader().hide()
+        self.study.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.study.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.study.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.study.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        study_layout.addWidget(self.study)
+        self.study_note = QLabel()
+        self.study_note.setWordWrap(True)
+        study_layout.addWidget(self.study_note)
+        left.addWidget(study_box)
+
         encoders_box = QGroupBox("Song encoders, measured on your library")
         encoders_layout = QVBoxLayout(encoders_box)
         self.encoders = QTableWidget(0, len(ENCODER_COLUMNS))
@@ -147,7 +166,11 @@ class ReportWindow(QWidget):
 
     def reload(self) -> None:
         """Shows the latest figures and recomputes the map in the background."""
-        self.show_figures(PipelineState.load(state_path(self.ctx)).figures)
+        from musicrec_desktop.recommend.study_run import load_study
+
+        figures = PipelineState.load(state_path(self.ctx)).figures
+        self.show_figures(figures)
+        self.show_study(load_study(self.ctx.dirs), figures.get("rating", {}).get("study", {}))
         if self._task is not None:
             return
         ctx = AppContext(self.ctx.dirs, self.ctx.settings)
@@ -236,6 +259,42 @@ class ReportWindow(QWidget):
         for row, (title, value) in enumerate(rows):
             self.cache_grid.addWidget(QLabel(title), row, 0)
             self.cache_grid.addWidget(QLabel(value), row, 1)
+
+    def show_study(self, study: dict[str, Any] | None, stage: dict[str, Any]) -> None:
+        """The latest study's rows on the vectors in use (``musicrec study`` prints every backend's),
+        the recommender it chose marked; or why there is none (``stage``: the rating stage's)."""
+        rows = [r for r in (study or {}).get("rows", []) if r.get("model_id") == study.get("in_use")]
+        self.study.setRowCount(len(rows))
+        for row, figures in enumerate(rows):
+            chosen = " (chosen)" if figures["recommender"] == study.get("chosen") else ""
+            self.study.setItem(row, 0, QTableWidgetItem(figures["title"] + chosen))
+            cells = [figures["test"].get(key, {}) for _, key in STUDY_COLUMNS]
+            for column, values in enumerate([*cells, figures["validation"].get("ndcg@10", {})], start=1):
+                item = QTableWidgetItem(_with_interval(values))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.study.setItem(row, column, item)
+        _fit(self.study)
+        if rows:
+            note = (f"{study['n_test']} test and {study['n_validation']} validation listening sessions "
+                    f"after the cut-off, each asked from its first songs for the new songs it went on to "
+                    f"play. The best on the validation half drives the radio and Play recommended when "
+                    f"the recommender setting is auto.")
+        elif stage.get("skipped"):
+            note = f"No study: {stage['skipped']}."
+        else:
+            note = "No study yet: it needs a listening history (musicrec history import FILE)."
+        self.study_note.setText(note)
+
+
+def _with_interval(values: dict[str, Any]) -> str:
+    """"0.476 ±0.012": a mean and half its 95 % interval (the mean alone when it has none)."""
+    mean, low, high = values.get("mean"), values.get("low"), values.get("high")
+    if not isinstance(mean, int | float) or mean != mean:
+        return "–"
+    if not isinstance(low, int | float) or low != low:
+        return f"{mean:.3f}"
+    return f"{mean:.3f} ±{(high - low) / 2:.3f}"
+
 
 
 def _fit(table: QTableWidget) -> None:

@@ -253,9 +253,27 @@ class RatingStage(Stage):
     def run(self, ctx, state, progress, cancel):
         from musicrec_desktop.recommend.service import train_recommender
 
+        study = _study(ctx, state, progress, cancel)  # first: it decides what ``auto`` trains
         report = train_recommender(ctx.settings, ctx.dirs, state.scan, progress=progress, cancel=cancel)
         state.reports[self.name] = report
-        return figures_of(report)
+        return {**figures_of(report), "study": study}
+
+
+def _study(ctx: AppContext, state: PipelineState, progress: ProgressCallback, cancel: CancelToken
+           ) -> dict[str, Any]:
+    """The recommenders measured on the listening sessions, on the vectors in use only (``musicrec
+    study`` measures every backend): the best on the validation half is what ``recommender = auto``
+    uses. Without enough listening it is skipped at once, with the reason in one line."""
+    from musicrec_desktop.recommend.evaluate import TooLittleListening
+    from musicrec_desktop.recommend.study_run import run_study
+
+    try:
+        result = run_study(ctx.settings, ctx.dirs, state.scan, every_backend=False, progress=progress,
+                           cancel=cancel)
+    except TooLittleListening as exc:
+        return {"skipped": exc.reason}
+    return {"chosen": result["chosen"], "n_validation": result["n_validation"], "n_test": result["n_test"]}
+
 
 
 def _doubling_bucket(count: int) -> int:

@@ -36,11 +36,12 @@ def study_path(dirs: DataDirs) -> Path:
 
 
 def run_study(settings: Settings, dirs: DataDirs, scan: LibraryScan, *,
-              recommenders: list[type[TasteModel]] | None = None,
+              recommenders: list[type[TasteModel]] | None = None, every_backend: bool = True,
               progress: ProgressCallback = ignore_progress, cancel: CancelToken | None = None) -> dict:
-    """Measures every recommender (default: every registered one) on every backend's vectors,
-    keeps the choice and the table; returns the table as ``study.json`` holds it.
-    ``TooLittleListening`` (one line why) when the listening history cannot make a study."""
+    """Measures every recommender (default: every registered one) on every backend's vectors
+    (``every_backend=False``: only those in use, what the choice needs), keeps the choice and the
+    table; returns the table as ``study.json`` holds it. ``TooLittleListening`` (one line why)
+    when the listening history cannot make a study."""
     events = history_events(dirs.history_db, scan.songs)
     if not events:
         raise TooLittleListening("listening history", "no listening history of library songs yet "
@@ -52,6 +53,8 @@ def run_study(settings: Settings, dirs: DataDirs, scan: LibraryScan, *,
     with EmbeddingStore(dirs.embeddings_db) as store:
         in_use = store.chosen_model(settings.encoder)
         models = _backend_models(store, in_use)
+        if not every_backend:
+            models = {name: m for name, m in models.items() if m == in_use}
         rows, splits, refused = [], {}, {}
         for backend, model_id in models.items():
             table = SongTable.from_store(scan.songs, store, model_id)
