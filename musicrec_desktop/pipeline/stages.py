@@ -218,7 +218,8 @@ class RatingStage(Stage):
     """Learns the ratings from the embeddings, with plays, skips and Clementine's score as extra
     inputs. Every song the player plays changes its play count, so those implicit signals count
     coarsely (play and skip counts in doubling buckets, the score in tenths) and retrain at most
-    once per ``IMPLICIT_REFRESH_S``; a rating, new embeddings or settings retrain at once.
+    once per ``IMPLICIT_REFRESH_S``; a rating, new embeddings or settings retrain at once, and so
+    does a listening history that doubled (an import: the study then runs on it).
     ``lastplayed`` is not something the model learns from, so it is left out."""
 
     name, title = "rating", "Learning your ratings"
@@ -242,7 +243,8 @@ class RatingStage(Stage):
     def _explicit(self, ctx: AppContext, state: PipelineState) -> str:
         ratings = sorted((s.key, round(s.rating, 2)) for s in state.scan.songs
                          if s.rating is not None) if state.scan else None
-        return digest(state.finished_at("embed"), _settings_part(ctx, self.settings_keys), ratings)
+        return digest(state.finished_at("embed"), _settings_part(ctx, self.settings_keys), ratings,
+                      _doubling_bucket(_listening_events(ctx)))
 
     def _implicit(self, state: PipelineState) -> str:
         signals = sorted((s.key, _doubling_bucket(s.playcount), _doubling_bucket(s.skipcount),
@@ -274,6 +276,16 @@ def _study(ctx: AppContext, state: PipelineState, progress: ProgressCallback, ca
         return {"skipped": exc.reason}
     return {"chosen": result["chosen"], "n_validation": result["n_validation"], "n_test": result["n_test"]}
 
+
+
+def _listening_events(ctx: AppContext) -> int:
+    """How many events the listening history holds (0 without one)."""
+    from musicrec_desktop.store.history import HistoryStore
+
+    if not ctx.dirs.history_db.exists():
+        return 0
+    with HistoryStore(ctx.dirs.history_db) as history:
+        return len(history.events())
 
 
 def _doubling_bucket(count: int) -> int:

@@ -3,13 +3,16 @@ trains under ``recommender = auto``; without enough listening it says why in one
 
 from __future__ import annotations
 
+import time
+
 from musicrec_desktop.pipeline.stages import RatingStage
-from musicrec_desktop.pipeline.state import PipelineState
+from musicrec_desktop.pipeline.state import PipelineState, StageRecord
 from musicrec_desktop.progress import CancelToken, ignore_progress
 from musicrec_desktop.recommend.study_run import load_study
 from musicrec_desktop.recommend.taste import load, model_path
+from musicrec_desktop.store.history import IMPORTED, HistoryStore, ListeningEvent
 
-from .conftest import build_library
+from .conftest import NOW, build_library
 from .test_study import _listened_library, _only_studied
 
 
@@ -37,3 +40,18 @@ def test_without_a_listening_history_the_study_is_skipped_with_the_reason(tmp_pa
     model, _, _ = load(model_path(lib.ctx.dirs.models, "rating"))  # the first-run choice, trained
     assert model.name == "rating"
     assert load_study(lib.ctx.dirs) is None
+
+
+def test_an_imported_history_makes_the_stage_run_again(tmp_path):
+    lib = build_library(tmp_path)
+    stage, state = RatingStage(), PipelineState(scan=lib.scan)
+    state.done["rating"] = StageRecord(stage.fingerprint(lib.ctx, state), time.time())
+    assert stage.is_up_to_date(lib.ctx, state)
+    with HistoryStore(lib.ctx.dirs.history_db) as history:
+        history.record_imported([ListeningEvent(s.url, s.key, "finish", NOW - 600.0 * i, player=IMPORTED)
+                                 for i, s in enumerate(lib.scan.songs[:40])])
+    assert not stage.is_up_to_date(lib.ctx, state)  # at once, not after the implicit signals' 6 hours
+    state.done["rating"] = StageRecord(stage.fingerprint(lib.ctx, state), time.time())
+    with HistoryStore(lib.ctx.dirs.history_db) as history:  # a few more plays: no retraining for them
+        history.record(ListeningEvent(lib.scan.songs[50].url, None, "finish", NOW))
+    assert stage.is_up_to_date(lib.ctx, state)
