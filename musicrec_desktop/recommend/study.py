@@ -82,16 +82,14 @@ def session_split(table: SongTable, events: list[TimedEvent], *, study_fraction:
 def _sessions(events: list[TimedEvent]) -> list[list[TimedEvent]]:
     """``events`` (oldest first) cut where more than SESSION_GAP_S passes between two listens."""
     out: list[list[TimedEvent]] = []
-    last = -math.inf
+    last: float | None = None  # the latest listen's time
     for e in events:
+        # the cut is on listens only: a start joins the session of the listens around it
+        if not out or (e.kind in LISTEN_KINDS and last is not None and e.at - last > SESSION_GAP_S):
+            out.append([])
+        out[-1].append(e)
         if e.kind in LISTEN_KINDS:
-            if e.at - last > SESSION_GAP_S:
-                out.append([])
             last = e.at
-        if out:  # a start before the first listen belongs to it; the cut is on listens only
-            out[-1].append(e)
-        else:
-            out.append([e])
     return out
 
 
@@ -102,8 +100,14 @@ def _question(session: list[TimedEvent], findable: set[str]) -> StudySession | N
     if len(played) < 2:
         return None
     n_given = max(1, len(played) // 2)
-    first_asked = next(i for i, e in enumerate(session) if e.kind == PLAY and e.key == played[n_given])
-    given = session[:first_asked]
+    asked = played[n_given]
+    cut = next(i for i, e in enumerate(session) if e.kind == PLAY and e.key == asked)
+    for i in range(cut - 1, -1, -1):  # the companion's start of that play is not given either
+        if session[i].kind in LISTEN_KINDS:
+            break
+        if session[i].key == asked:
+            cut = i
+    given = session[:cut]
     heard = {e.key for e in given}
     relevant = {key for key in played[n_given:] if key in findable and key not in heard}
     return StudySession(session[0].at, given, relevant) if relevant else None

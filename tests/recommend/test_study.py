@@ -79,6 +79,21 @@ def test_validation_and_test_alternate_by_start_and_never_share_a_session():
     assert split.unusable == 1
 
 
+def test_the_companion_s_starts_stay_in_their_session():
+    keys = [f"s{i}" for i in range(20)]
+    past = [e for day in range(12) for e in _session(T0 + day * DAY, ["s0", "s1"])]
+    later = []
+    for n in range(4):  # as the companion records them: a start, the finish three minutes on
+        for i, key in enumerate(("s0", f"s{2 + 2 * n}", f"s{3 + 2 * n}")):
+            at = T0 + (20 + n) * DAY + 200 * i
+            later += [TimedEvent(key, at, "start"), TimedEvent(key, at + 180, "finish")]
+    split = session_split(_table(keys), past + later, cutoff=T0 + 15 * DAY)
+    assert split.unusable == 0 and len(split.validation) == len(split.test) == 2
+    first = split.validation[0]
+    assert [(e.key, e.kind) for e in first.given] == [("s0", "start"), ("s0", "finish")]
+    assert first.relevant == {"s2", "s3"}
+
+
 def test_nothing_of_the_study_period_reaches_training():
     keys = [f"s{i}" for i in range(30)]
     past = [e for day in range(12) for e in _session(T0 + day * DAY, ["s0", "s1", "s2"])]
