@@ -18,6 +18,8 @@ from musicrec_desktop.demo.styles import STYLE_VARIANTS, STYLES
 FORMATS = ("mp3", "ogg", "mp3", "flac", "mp3", "ogg", "mp3", "ogg", "mp3", "mp3")
 EMPTY_GENRE_SHARE = 0.05  # some albums carry no genre tag, as in real libraries
 
+NEW_ALBUMS = 0.4  # the share of albums added to the library during the listening history
+
 ARTISTS = {
     "rock": ("The Rusty Amps", "Broken Compass", "Velvet Engines", "Iron Valley", "Wild Saints",
              "Static & The Wolves"),
@@ -63,6 +65,7 @@ class DemoSong:
     playcount: int = 0
     skipcount: int = 0
     lastplayed: int = -1  # epoch seconds, -1 never
+    added: int = -1  # epoch seconds the player first listed it (its ctime); -1: the file's own
 
 
 def plan_catalog(songs: int, seed: int, seconds: tuple[float, float] = (60.0, 180.0)) -> list[DemoSong]:
@@ -113,6 +116,10 @@ def simulate_listener(catalog: list[DemoSong], seed: int, now: int) -> tuple[lis
     songs, so that a rating model has more to learn than the genre. The player's counters are the
     plays and skips from before the history (the companion was not recording yet) plus those of
     the history, and ``lastplayed`` is the last finish: never less than the history says.
+
+    The library grows: ``NEW_ALBUMS`` of the albums are added during the history (``added``), so
+    the listener discovers songs as it goes; the rest were there for years. A song added during
+    the history has no plays from before it and is rated only once heard to the end.
     """
     rng = np.random.default_rng([seed, 12])
     taste = listener_taste(seed)
@@ -132,19 +139,41 @@ def simulate_listener(catalog: list[DemoSong], seed: int, now: int) -> tuple[lis
         before.append(dataclasses.replace(song, rating=rating, playcount=playcount, skipcount=skipcount,
                                           lastplayed=lastplayed))
         likings.append(liking)
-    plays = listening_history(catalog, likings, taste, seed, now)
+    before = _added(before, seed, history_start)
+    plays = listening_history(before, likings, taste, seed, now)
     by_song: dict[str, list[DemoPlay]] = {}
     for play in plays:
         by_song.setdefault(play.relpath, []).append(play)
-    return [_with_plays(song, by_song.get(song.relpath, [])) for song in before], plays
+    return [_with_plays(song, by_song.get(song.relpath, []), history_start) for song in before], plays
 
 
-def _with_plays(song: DemoSong, plays: list[DemoPlay]) -> DemoSong:
-    """``song``'s counters with its ``plays`` of the history added."""
+def _added(songs: list[DemoSong], seed: int, history_start: int) -> list[DemoSong]:
+    """``songs`` with the date each album was added: ``NEW_ALBUMS`` of them during the history
+    (without plays from before it), the others one to four years before it."""
+    rng = np.random.default_rng([seed, 14])
+    when: dict[tuple[str, str], int] = {}
+    for song in songs:
+        if (song.artist, song.album) not in when:
+            new = rng.random() < NEW_ALBUMS
+            days = rng.uniform(0.05, 0.95) * HISTORY_DAYS if new else -rng.uniform(365, 4 * 365)
+            when[(song.artist, song.album)] = history_start + int(days * 86400)
+    out = []
+    for song in songs:
+        added = when[(song.artist, song.album)]
+        if added > history_start:
+            song = dataclasses.replace(song, playcount=0, skipcount=0, lastplayed=-1)
+        out.append(dataclasses.replace(song, added=added))
+    return out
+
+
+def _with_plays(song: DemoSong, plays: list[DemoPlay], history_start: int) -> DemoSong:
+    """``song``'s counters with its ``plays`` of the history added; a song added during the
+    history keeps a rating only once heard to the end."""
     finishes = [p.ended for p in plays if p.kind == "finish"]
+    rating = song.rating if finishes or song.added <= history_start else -1.0
     return dataclasses.replace(song, playcount=song.playcount + len(finishes),
                                skipcount=song.skipcount + len(plays) - len(finishes),
-                               lastplayed=max(finishes, default=song.lastplayed))
+                               lastplayed=max(finishes, default=song.lastplayed), rating=rating)
 
 
 def _safe(name: str) -> str:

@@ -48,8 +48,8 @@ log = logging.getLogger(__name__)
 
 GENERATOR_VERSION = 1  # bump when the music changes, so that old demo libraries are rewritten
 # Bump when the simulated listener changes: its database and history are written again, the music
-# is kept. 2: the listener has a listening history.
-LISTENER_VERSION = 2
+# is kept. 2: the listener has a listening history; 3: albums are added during it.
+LISTENER_VERSION = 3
 SONG_SECONDS = (60.0, 180.0)
 SAMPLE_RATES = {"flac": 22050, "ogg": 44100, "mp3": 44100}  # FLAC at 22 kHz keeps the library small
 MANIFEST = "demo.json"

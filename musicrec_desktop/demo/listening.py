@@ -61,24 +61,28 @@ def listening_history(catalog: list[DemoSong], liking: list[float], style_taste:
     """The plays of the last ``HISTORY_DAYS`` days up to ``now``, oldest first.
 
     ``liking[i]`` (0..1) is how much the listener likes ``catalog[i]``; ``style_taste`` how much
-    it likes each style (which style a session starts in).
+    it likes each style (which style a session starts in). A song is played only once it is in
+    the library (``DemoSong.added``).
     """
     rng = np.random.default_rng([seed, 13])
-    by_style: dict[str, list[int]] = {}
-    for i, song in enumerate(catalog):
-        by_style.setdefault(song.style, []).append(i)
-    styles = sorted(by_style)
-    start_weights = np.array([style_taste[s] ** 2 for s in styles])
     liking_arr = np.asarray(liking, dtype=np.float64)
     plays: list[DemoPlay] = []
     day_start = (now // 86400 - HISTORY_DAYS + 1) * 86400  # midnight (UTC) of the first day
     for day in range(HISTORY_DAYS):
         at = day_start + day * 86400 + int(rng.uniform(FIRST_HOUR, FIRST_HOUR + 3) * 3600)
         for _ in range(min(int(rng.poisson(SESSIONS_PER_DAY)), MAX_SESSIONS_PER_DAY)):
-            style = styles[int(rng.choice(len(styles), p=start_weights / start_weights.sum()))]
-            session = _session(catalog, by_style, liking_arr, style, at, rng)
+            there: dict[str, list[int]] = {}  # style -> the songs in the library by now
+            for i, song in enumerate(catalog):
+                if song.added <= at:
+                    there.setdefault(song.style, []).append(i)
+            if not there:
+                break
+            styles = sorted(there)
+            weights = np.array([style_taste[s] ** 2 for s in styles])
+            style = styles[int(rng.choice(len(styles), p=weights / weights.sum()))]
+            session = _session(catalog, there, liking_arr, style, at, rng)
             plays += [p for p in session if p.ended <= now]
-            if not session or session[-1].ended > now:
+            if session[-1].ended > now:
                 break
             at = session[-1].ended + int(rng.uniform(*GAP_HOURS) * 3600)
     return plays

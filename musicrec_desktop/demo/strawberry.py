@@ -60,7 +60,9 @@ def _insert_song(db: sqlite3.Connection, file: Path, song: DemoSong, directory_i
         "samplerate": _samplerate(file), "bitdepth": 16 if song.ext == "flac" else -1,
         "source": SOURCE_COLLECTION, "directory_id": directory_id, "url": file_url(file),
         "filetype": FILETYPES[song.ext], "filesize": stat.st_size,
-        "mtime": int(stat.st_mtime), "ctime": int(stat.st_ctime), "unavailable": 0,
+        # ctime is when the player first listed the file: the listener's library grew over time
+        "mtime": int(stat.st_mtime), "ctime": song.added if song.added >= 0 else int(stat.st_ctime),
+        "unavailable": 0,
         "playcount": song.playcount, "skipcount": song.skipcount, "lastplayed": song.lastplayed,
         "lastseen": now, "effective_albumartist": song.artist, "effective_originalyear": song.year,
         "rating": song.rating,
