@@ -134,7 +134,7 @@ def simulate_listener(catalog: list[DemoSong], seed: int, now: int) -> tuple[lis
         rating = round(round(liking * 10) / 10, 1) if rated else -1.0
         playcount = int(rng.poisson(0.5 + 14 * liking**2))
         skipcount = int(rng.poisson(0.2 + 5 * (1 - liking) ** 2))
-        # the year before the history, in its last (365 - HISTORY_DAYS) days
+        # the last play from before the history: within the past year
         lastplayed = int(history_start - rng.uniform(0, 365 - HISTORY_DAYS) * 86400) if playcount else -1
         before.append(dataclasses.replace(song, rating=rating, playcount=playcount, skipcount=skipcount,
                                           lastplayed=lastplayed))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -48,7 +48,7 @@ class DemoPlay:
 
     relpath: str  # the song's path below the music folder
     at: int  # epoch seconds
-    kind: str  # "finish" or "skip"
+    kind: Literal["finish", "skip"]
     heard_s: int
 
     @property
@@ -124,6 +124,6 @@ def record_listening(history_db: Path, music: Path, plays: list[DemoPlay]) -> bo
     for play in plays:
         url = file_url(music / play.relpath)
         events.append(ListeningEvent(url, song_key(url), "start", play.at, 0.0, DEMO))
-        events.append(ListeningEvent(url, song_key(url), play.kind, play.ended, play.heard_s, DEMO))  # type: ignore[arg-type]
+        events.append(ListeningEvent(url, song_key(url), play.kind, play.ended, play.heard_s, DEMO))
     with HistoryStore(history_db) as history:
         return history.replace_events_of(DEMO, events)
