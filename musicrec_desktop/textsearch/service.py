@@ -43,7 +43,7 @@ MIN_SONGS = 8  # fewer songs with vectors than this: nothing to learn from
 # the words the library has for a song count as much as what the audio says (README, Text search).
 OWN_TEXT_SHARE = 0.5
 WHY_TAGS = 2  # tags named in a result's "why"
-FORMAT = 1  # bump when the saved file's layout changes
+FORMAT = 2  # bump when the saved file's layout changes
 
 
 @dataclass(frozen=True)
@@ -115,15 +115,17 @@ def held_out(key: str) -> bool:
 
 def learn_alignment(settings: Settings, dirs: DataDirs, scan: LibraryScan, *,
                     progress: ProgressCallback = ignore_progress,
-                    cancel: CancelToken | None = None) -> AlignmentReport:
-    """Learns the projection of the chosen encoder backend's song vectors into the text space on
-    the library's texts: first without the held-out songs, which it then evaluates on, then on
-    every song for the saved alignment (``alignment_path``, written atomically)."""
+                    cancel: CancelToken | None = None,
+                    text_encoder: str = DEFAULT_TEXT_ENCODER) -> AlignmentReport:
+    """Learns the projection of the chosen encoder backend's song vectors into the space of
+    ``text_encoder`` (of ``TEXT_ENCODERS``; other than the default only to measure them) on the
+    library's texts: first without the held-out songs, which it then evaluates on, then on every
+    song for the saved alignment (``alignment_path``, written atomically)."""
     model_id, songs, vectors, texts = _inputs(settings, dirs, scan)
     if len(songs) < MIN_SONGS:
         raise NotReadyError(f"text search needs at least {MIN_SONGS} songs with embeddings, "
                             f"there are {len(songs)}; run `musicrec embed` first")
-    encoder = open_text_encoder()
+    encoder = open_text_encoder(text_encoder)
     data, vocabulary, song_tags = _embed_texts(encoder, songs, vectors, texts)
     started = time.perf_counter()
     out = np.array([held_out(s.key) for s in songs])
@@ -140,8 +142,8 @@ def learn_alignment(settings: Settings, dirs: DataDirs, scan: LibraryScan, *,
     report = AlignmentReport(encoder.name, model_id, len(songs), int(out.sum()), round(train_s, 2),
                              figures, round(projection.temperature, 4))
     report.message = _message(report, len(test))
-    _save(dirs, report, projection, songs, _search_vectors(projection, data.songs, data.descriptions),
-          vocabulary, song_tags)
+    _save(dirs, text_encoder, report, projection, songs,
+          _search_vectors(projection, data.songs, data.descriptions), data.tags, vocabulary, song_tags)
     return report
 
 
@@ -201,20 +203,23 @@ def _message(report: AlignmentReport, n_queries: int) -> str:
     return "\n".join(lines)
 
 
-def _save(dirs: DataDirs, report: AlignmentReport, projection: Projection, songs: list[Song],
-          search_vectors: np.ndarray, vocabulary: list[str], song_tags: list[list[int]]) -> None:
-    meta = {"format": FORMAT, "report": report.to_dict(), "vocabulary": vocabulary,
+def _save(dirs: DataDirs, text_encoder: str, report: AlignmentReport, projection: Projection,
+          songs: list[Song], search_vectors: np.ndarray, tag_vectors: np.ndarray, vocabulary: list[str],
+          song_tags: list[list[int]]) -> None:
+    meta = {"format": FORMAT, "text_encoder": text_encoder, "report": report.to_dict(),
+            "vocabulary": vocabulary,
             "songs": [[s.key, s.title, s.artist, s.album, str(s.path) if s.path else None, tags]
                       for s, tags in zip(songs, song_tags, strict=True)]}
     with atomic_write(alignment_path(dirs)) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, meta=np.array(json.dumps(meta)), songs=search_vectors.astype(np.float16),
-                 weight=projection.weight, bias=projection.bias)
+                 tags=tag_vectors, weight=projection.weight, bias=projection.bias)
 
 
 @dataclass
 class _Saved:
     meta: dict
-    songs: np.ndarray  # N x D_text float32
+    songs: np.ndarray  # N x D_text float32: what search ranks by
+    tags: np.ndarray  # T x D_text float32: the vocabulary's tags, for the "why"
     mtime: float
 
 
@@ -232,14 +237,14 @@ def _load(dirs: DataDirs) -> _Saved:
         try:
             with np.load(path) as npz:
                 meta = json.loads(str(npz["meta"]))
-                songs = npz["songs"].astype(np.float32)
+                songs, tags = npz["songs"].astype(np.float32), npz["tags"]
         except (OSError, ValueError, KeyError) as exc:
             raise ModelError(f"{path}: the text alignment cannot be read ({exc}); "
                              f"run `{ALIGN_COMMAND}` again") from exc
         if meta.get("format") != FORMAT:
             raise NotReadyError(f"{path}: the text alignment is of an older version; "
                                 f"run `{ALIGN_COMMAND}`")
-        saved = _LOADED[path] = _Saved(meta, songs, mtime)
+        saved = _LOADED[path] = _Saved(meta, songs, tags, mtime)
     return saved
 
 
@@ -251,40 +256,35 @@ def search(settings: Settings, dirs: DataDirs, query: str, n: int = 20) -> list[
     if not query:
         raise ValueError("an empty search: say what to look for")
     saved = _load(dirs)
-    encoder = open_text_encoder()
-    if saved.meta["report"]["text_encoder"] != encoder.name:
-        raise NotReadyError(f"the text alignment was learnt for {saved.meta['report']['text_encoder']}, "
-                            f"not {encoder.name}; run `{ALIGN_COMMAND}`")
-    q = encoder.embed([query])[0]
-    return _ranked(saved, q, query, encoder, n)
+    q = open_text_encoder(saved.meta["text_encoder"]).embed([query])[0]
+    return ranked(saved, q, query, n)
 
 
-def _ranked(saved: _Saved, q: np.ndarray, query: str, encoder: TextEncoder, n: int) -> list[Found]:
+def ranked(saved: _Saved, q: np.ndarray, query: str, n: int) -> list[Found]:
+    """The ``n`` best songs of the saved alignment for the query ``query`` whose text vector is
+    ``q`` (D_text): numpy only, the part of a search after the text is embedded."""
     scores = saved.songs @ q  # N
     n = min(n, len(scores))
     top = np.argpartition(-scores, n - 1)[:n] if n else np.zeros(0, np.int64)
     top = top[np.argsort(-scores[top], kind="stable")]
-    vocabulary = saved.meta["vocabulary"]
-    wanted = sorted({t for i in top for t in saved.meta["songs"][i][5]})
-    tag_scores = dict(zip((vocabulary[t] for t in wanted),
-                          encoder.embed([vocabulary[t] for t in wanted]) @ q, strict=True)) if wanted else {}
+    vocabulary, tag_scores = saved.meta["vocabulary"], saved.tags @ q  # T
     found = []
     for i in top:
         key, title, artist, album, path, tags = saved.meta["songs"][i]
         found.append(Found(key, title, artist, album, path, round(float(scores[i]), 4),
-                           _why(query, [vocabulary[t] for t in tags], tag_scores)))
+                           _why(query, tags, vocabulary, tag_scores)))
     return found
 
 
-def _why(query: str, tags: list[str], tag_scores: dict[str, float]) -> str:
+def _why(query: str, tags: list[int], vocabulary: list[str], tag_scores: np.ndarray) -> str:
     """'tagged "rock"' when the query names one of its tags, else the tags nearest the query."""
-    named = [t for t in tags if t in query.lower()]
+    named = [vocabulary[t] for t in tags if vocabulary[t] in query.lower()]
     if named:
         return "tagged " + ", ".join(f'"{t}"' for t in named)
     if not tags:
         return f'matches "{query}" (its sound and its name; it has no tags)'
     nearest = sorted(tags, key=lambda t: -tag_scores[t])[:WHY_TAGS]
-    return f'matches "{query}" (near its tags: {", ".join(nearest)})'
+    return f'matches "{query}" (near its tags: {", ".join(vocabulary[t] for t in nearest)})'
 
 
 def evaluation(settings: Settings, dirs: DataDirs) -> dict:

@@ -30,7 +30,7 @@ def synthetic(seed: int) -> tuple[AlignmentData, np.ndarray, np.ndarray]:
 
 def test_unseen_songs_land_nearest_their_styles_tag():
     data, centres, _ = synthetic(0)
-    projection, losses = learn_projection(data)
+    projection, losses = learn_projection(data, AlignConfig(tag_epochs=15, description_epochs=15))
     rng = np.random.default_rng(1)
     style = np.repeat(np.arange(STYLES), 10)
     new_songs = centres[style] + 0.3 * rng.standard_normal((len(style), D_AUDIO)).astype(np.float32)

