@@ -16,6 +16,7 @@ from musicrec_desktop.errors import (
     SettingsError,
 )
 from musicrec_desktop.pipeline import PipelineBusyError
+from musicrec_desktop.textsearch.text_encoder import TextEncoderMissing
 
 # Most specific first: DatabaseLockedError is a LibraryError.
 ADVICE: list[tuple[type[MusicrecError], str]] = [
@@ -28,6 +29,7 @@ ADVICE: list[tuple[type[MusicrecError], str]] = [
     (CacheError, "Check the cache folder and its size budget in Settings, and free disk space."),
     (ModelError, "Try a smaller batch size or the CPU device in Settings; the log has details."),
     (PlayerError, "Start your player and try again."),
+    (TextEncoderMissing, "Install it, then choose Update library: text search is learnt then."),
 ]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,15 @@ class PlayerCommands:
 
         _player, path = play_path(ctx, None, str(target), steps, bus_address=self.bus_address, env=self.env)
         return path.name
+
+    def play_found(self, ctx: AppContext, query: str, found: Sequence[Any]) -> str:
+        """Plays the songs a text search found (best first) as a playlist named by the words
+        (``musicrec search --play``); returns that name."""
+        from musicrec_companion.session import play_found
+
+        _player, playlist, _files = play_found(ctx, query, found, bus_address=self.bus_address,
+                                               env=self.env)
+        return playlist.name
 
     def push_playlist(self, ctx: AppContext, playlist: Path) -> str:
         """Adds a generated playlist file to the player's playlists under its own title (the name

@@ -1,6 +1,6 @@
-"""The model report: genre mAP, rating correlation with its baselines, cache figures and a map of
-the library (embeddings on their two main axes, coloured by genre, rating or group, favourites
-ringed; ``map_data`` works it out).
+"""The model report: genre mAP, rating correlation with its baselines, cache figures, text search
+against its lexical baseline and a map of the library (embeddings on their two main axes,
+coloured by genre, rating or group, favourites ringed; ``map_data`` works it out).
 
 The figures come from what the pipeline remembers (``state/pipeline.json``); the map is computed
 on a worker thread because it reads the library and every embedding.
@@ -43,6 +43,11 @@ STUDY_COLUMNS = (("HitRate@10", "hit_rate@10"), ("NDCG@10", "ndcg@10"), ("HitRat
                  ("NDCG@50", "ndcg@50"))
 ENCODER_COLUMNS = (("Encoder", "name"), ("Rating r", "rating_pearson"), ("Album P@10", "same_album"),
                    ("Artist P@10", "same_artist"), ("Folder P@10", "same_folder"), ("Songs/s", "songs_per_s"))
+
+
+# The model report's table of text search measures: (header, key of textsearch.evaluate's figures)
+TEXT_SEARCH_COLUMNS = (("Recall@1", "recall@1"), ("Recall@5", "recall@5"), ("Recall@10", "recall@10"),
+                       ("MRR", "mrr"))
 
 
 def _number(value: Any, digits: int = 3) -> str:
@@ -162,7 +167,27 @@ class ReportWindow(QWidget):
         self.map = LibraryMap()
         self.map.song_clicked.connect(self.song_clicked)
         map_layout.addWidget(self.map)
-        layout.addWidget(map_box, 3)
+        right = QVBoxLayout()
+        right.addWidget(map_box, 1)
+        right.addWidget(self._text_search_box())
+        layout.addLayout(right, 3)
+
+    def _text_search_box(self) -> QGroupBox:
+        """Text search's measures on held-out songs, the lexical baseline's beside them."""
+        box = QGroupBox("Text search: finding held-out songs by their tags")
+        box_layout = QVBoxLayout(box)
+        self.text_search = QTableWidget(0, 1 + len(TEXT_SEARCH_COLUMNS))
+        self.text_search.setHorizontalHeaderLabels(["Measure", *(t for t, _ in TEXT_SEARCH_COLUMNS)])
+        self.text_search.verticalHeader().hide()
+        self.text_search.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.text_search.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.text_search.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.text_search.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        box_layout.addWidget(self.text_search)
+        self.text_search_note = QLabel()
+        self.text_search_note.setWordWrap(True)
+        box_layout.addWidget(self.text_search_note)
+        return box
 
     def reload(self) -> None:
         """Shows the latest figures and recomputes the map in the background."""
@@ -226,7 +251,8 @@ class ReportWindow(QWidget):
         self.rating_note.setText(rating.get("message", "") or
                                  ("" if rating else "Not trained yet: choose Rebuild model."))
         self._show_encoders(figures.get("embed", {}))
-        self._show_cache(figures.get("cache", {}))
+        self._show_text_search(figures.get("textsearch", {}))
+        self._show_cache(figures.get("cache", {}), figures.get("embed", {}))
         top = figures.get("recommend", {}).get("top", [])
         lines = [f"{i}. {row['song']}" + (f" ({row['reason']})" if row.get("reason") else "")
                  for i, row in enumerate(top, start=1)]
@@ -245,17 +271,41 @@ class ReportWindow(QWidget):
                 self.encoders.setItem(row, column, item)
         _fit(self.encoders)
 
-    def _show_cache(self, cache: dict[str, Any]) -> None:
+    def _show_text_search(self, textsearch: dict[str, Any]) -> None:
+        """The text search stage's evaluation (``textsearch.evaluate``), or why there is none."""
+        measures = [(name, values) for name, values in textsearch.get("evaluation", {}).items()
+                    if isinstance(values, dict)]
+        self.text_search.setRowCount(len(measures))
+        for row, (name, values) in enumerate(measures):
+            self.text_search.setItem(row, 0, QTableWidgetItem(name))
+            for column, (_, key) in enumerate(TEXT_SEARCH_COLUMNS, start=1):
+                item = QTableWidgetItem(_number(values.get(key)))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.text_search.setItem(row, column, item)
+        _fit(self.text_search)
+        if "skipped" in textsearch:
+            note = f"Not learnt: {textsearch['skipped']}"
+        elif measures:
+            note = (f"{textsearch['evaluation'].get('songs', '–')} songs held out of the learning, each "
+                    f"searched for by its own tags; text encoder {textsearch.get('text_encoder', '–')}.")
+        else:
+            note = textsearch.get("message") or "Not learnt yet: choose Update library."
+        self.text_search_note.setText(note)
+
+    def _show_cache(self, cache: dict[str, Any], embed: dict[str, Any]) -> None:
         while self.cache_grid.count():
             item = self.cache_grid.takeAt(0)
             if item.widget() is not None:
                 item.widget().deleteLater()
         skipped = cache.get("skipped", {})
-        rows = [("Songs cached", str(cache.get("songs", "–"))),
-                ("Cache size", _size(cache.get("total_bytes"))),
-                ("Added in the last run", str(cache.get("cached", "–"))),
-                ("Removed in the last run", str(cache.get("removed", "–"))),
-                ("Songs skipped", str(sum(skipped.values())) if isinstance(skipped, dict) else "–")]
+        rows = [("Audio cache", "not needed: the encoder in use listens to the song files"),
+                ("Songs it could not read", str(sum(embed.get("unheard", {}).values())))]
+        if cache.get("needed", True):
+            rows = [("Songs cached", str(cache.get("songs", "–"))),
+                    ("Cache size", _size(cache.get("total_bytes"))),
+                    ("Added in the last run", str(cache.get("cached", "–"))),
+                    ("Removed in the last run", str(cache.get("removed", "–"))),
+                    ("Songs skipped", str(sum(skipped.values())) if isinstance(skipped, dict) else "–")]
         for row, (title, value) in enumerate(rows):
             self.cache_grid.addWidget(QLabel(title), row, 0)
             self.cache_grid.addWidget(QLabel(value), row, 1)
@@ -294,7 +344,6 @@ def _with_interval(values: dict[str, Any]) -> str:
     if not isinstance(low, int | float) or low != low:
         return f"{mean:.3f}"
     return f"{mean:.3f} ±{(high - low) / 2:.3f}"
-
 
 
 def _fit(table: QTableWidget) -> None:

@@ -17,6 +17,7 @@ from musicrec_desktop.app.icons import state_icon
 from musicrec_desktop.app.logtail import LogTail
 from musicrec_desktop.app.messages import describe
 from musicrec_desktop.app.player import PlayerCommands, playlist_title
+from musicrec_desktop.app.search_box import TITLE as SEARCH_TITLE
 from musicrec_desktop.app.signals import emit, emitter
 from musicrec_desktop.app.tasks import Task
 from musicrec_desktop.app.tray_radio import MORE_LIKE_THESE, RADIO_START, TrayRadio
@@ -74,6 +75,7 @@ class TrayApp(QObject):
         self._last_tooltip = 0.0
         self._progress_window: Any = None
         self._report_window: Any = None
+        self._search_box: Any = None
         self._settings_dialog: Any = None
         self._demo_offer: Any = None
 
@@ -105,6 +107,7 @@ class TrayApp(QObject):
         self._add("radio", RADIO_START, self.toggle_radio)
         self._add("more_like_these", MORE_LIKE_THESE, self.more_like_these)
         self._add("path_to", "Path to…", self.path_to)
+        self._add("search", SEARCH_TITLE, self.show_search)
         self.playlists_menu = self.menu.addMenu("Playlists")
         self.playlists_menu.aboutToShow.connect(self.fill_playlists)
         self.actions["playlists"] = self.playlists_menu.menuAction()
@@ -207,6 +210,11 @@ class TrayApp(QObject):
                         "Delete it in the player to get the new songs.")
         else:
             self.notify("Playlist added", f"{name!r} is now in your player's playlists.")
+
+    def play_found(self, query: str, found: list[Any]) -> None:
+        """Plays what the search box found as a playlist named by the words."""
+        self._player_task("Play songs like", lambda ctx: self.player.play_found(ctx, query, found),
+                          lambda name: self.notify("Playing", f"Playing {name!r}."))
 
     def play_song(self, key: str) -> None:
         self._player_task("Play song", lambda ctx: self.player.play_song(ctx, key))
@@ -415,6 +423,14 @@ class TrayApp(QObject):
             self._report_window.song_clicked.connect(self.play_song)
         return self._report_window
 
+    def search_box(self) -> Any:
+        if self._search_box is None:
+            from musicrec_desktop.app.search_box import SearchBox
+
+            self._search_box = SearchBox(self.ctx)
+            self._search_box.play_requested.connect(self.play_found)
+        return self._search_box
+
     def settings_dialog(self) -> Any:
         if self._settings_dialog is None:
             from musicrec_desktop.app.settings_dialog import SettingsDialog
@@ -430,6 +446,11 @@ class TrayApp(QObject):
         window = self.report_window()
         window.reload()
         _raise(window)
+
+    def show_search(self) -> None:
+        box = self.search_box()
+        _raise(box)
+        box.words.setFocus()
 
     def show_settings(self, tab: str | None = None) -> None:
         dialog = self.settings_dialog()
@@ -496,6 +517,7 @@ class TrayApp(QObject):
         windows = [name for name, window in (("progress", self._progress_window),
                                              ("report", self._report_window),
                                              ("settings", self._settings_dialog),
+                                             ("search", self._search_box),
                                              ("demo offer", self._demo_offer))
                    if window is not None and window.isVisible()]
         return f"ok {self.status}; windows: {', '.join(windows) or 'none'}"
@@ -511,6 +533,8 @@ class TrayApp(QObject):
             self.watcher = None
         self.worker.stop(timeout_ms)
         self.radio_control.shutdown(timeout_ms)
+        if self._search_box is not None:
+            self._search_box.shutdown(timeout_ms)
         for task in list(self._player_tasks):
             task.wait(timeout_ms)
         self._player_tasks.clear()

@@ -21,7 +21,8 @@ from musicrec_desktop.errors import PlayerError
 from musicrec_desktop.pipeline import PipelineState, state_path
 from tests.app.tiny import finished_run, tiny_pipeline
 
-MENU = ["Play recommended", "Radio from current song", "More like these", "Path to…", "Playlists", "",
+MENU = ["Play recommended", "Radio from current song", "More like these", "Path to…", "Play songs like…",
+        "Playlists", "",
         "Rebuild model",
         "Update library", "Pause work", "Cancel work", "", "Model report…", "Settings…", "",
         "Quit"]
@@ -65,6 +66,10 @@ class RecordingPlayer(PlayerCommands):
     def push_playlist(self, ctx, playlist):
         self._record("push_playlist", playlist)
         return self.push_result
+
+    def play_found(self, ctx, query, found):
+        self._record("play_found", query, [f.key for f in found])
+        return f"Songs like “{query}”"
 
     def play_song(self, ctx, key):
         self._record("play_song", key)
