@@ -58,6 +58,8 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
         if args.json:
             print_json(figures)
         else:
+            print(f"{figures.get('songs', 0)} songs held out of the learning, each searched for by its "
+                  "own tags:")
             print(summary(figures))
         return 0
     query = " ".join(" ".join(args.query).split())
@@ -77,7 +79,7 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     if not found:
         print(f"no songs found for {query!r}")
     for i, song in enumerate(found, 1):
-        print(f"{i:3d}. {song_name(song)}  {song.score:.3f}  ({song.why})")
+        print(f"{i:3d}. {song_name(song)}  {song.score:.3f}  {song.why}")
     if player:
         print(f"{player}: playing {playlist!r}")
     return 0
