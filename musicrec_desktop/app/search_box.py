@@ -31,6 +31,7 @@ from musicrec_desktop.progress import CancelToken, ProgressCallback
 
 TITLE = "Play songs like…"
 COLUMNS = ("Song", "Artist", "Score", "Why")
+SONG_WIDTH, ARTIST_WIDTH = 230, 140  # pixels at first; the person may widen them, the why takes the rest
 
 
 class SearchBox(QWidget):
@@ -43,7 +44,7 @@ class SearchBox(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.setWindowTitle(f"musicrec: {TITLE.rstrip('…')}")
-        self.resize(760, 480)
+        self.resize(860, 480)
         self.task: Task | None = None
         self._searching = ""  # the words the running search is for
         self._waiting: str | None = None  # words typed while a search ran
@@ -67,9 +68,15 @@ class SearchBox(QWidget):
         self.results.verticalHeader().hide()
         self.results.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.results.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.results.setWordWrap(False)  # one line per song; what is cut is whole in its tooltip
+        # A why ends with what tells songs apart ("… (near its tags: jazz)"): cut in the middle.
+        self.results.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.results.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((0, SONG_WIDTH), (1, ARTIST_WIDTH)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(column, width)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.results, 1)
 
         bottom = QHBoxLayout()
@@ -131,6 +138,7 @@ class SearchBox(QWidget):
             score.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             for column, item in enumerate((QTableWidgetItem(title), QTableWidgetItem(song.artist),
                                            score, QTableWidgetItem(song.why))):
+                item.setToolTip(item.text())
                 self.results.setItem(row, column, item)
         playable = [s for s in self.found if s.path is not None]
         self.play_button.setEnabled(bool(playable))

@@ -57,6 +57,7 @@ def test_the_box_lists_the_songs_found_with_scores_and_why(qtbot, learnt):
     scores = [float(r[2]) for r in rows]
     assert scores == sorted(scores, reverse=True) and all(re.fullmatch(r"-?\d\.\d{3}", r[2]) for r in rows)
     assert "classical" in rows[0][3]
+    assert box.results.item(0, 3).toolTip() == box.found[0].why  # whole, where the cell cuts it
     assert box.query == "orchestral music" and box.play_button.isEnabled()
     assert box.message.text().startswith("20 songs for “orchestral music”")
 
