@@ -21,7 +21,7 @@ import numpy as np
 
 from musicrec_desktop.context import AppContext
 from musicrec_desktop.errors import NotReadyError
-from musicrec_desktop.history.summary import current_session
+from musicrec_desktop.history.summary import SESSION_GAP_S, current_session
 from musicrec_desktop.library.song import LibraryScan
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.progress import CancelToken, ProgressCallback, ignore_progress
@@ -36,6 +36,7 @@ from musicrec_desktop.recommend.taste import TasteModel, TasteView, TimedEvent, 
 from musicrec_desktop.recommend.writers import write_playlist
 from musicrec_desktop.settings import Settings
 from musicrec_desktop.store.embeddings import EmbeddingStore
+from musicrec_desktop.store.history import HistoryStore, ListeningEvent
 from musicrec_desktop.store.similarity import SimilarityIndex
 
 __all__ = ["Recommendation", "RadioSession", "Recommender", "SongPath", "train_recommender",
@@ -44,6 +45,7 @@ __all__ = ["Recommendation", "RadioSession", "Recommender", "SongPath", "train_r
 log = logging.getLogger(__name__)
 
 EMBED_COMMAND = "musicrec embed"
+SESSION_READ_S = 6 * 3600  # the radio reads this much of the history for the session going on
 
 
 def index_path(dirs: DataDirs) -> Path:
@@ -167,8 +169,13 @@ class Recommender:
     def listening_session(self, now: float | None = None) -> list[TimedEvent]:
         """The listening history's events of the session going on at ``now`` (since the last gap
         of more than 30 minutes; [] when none is going on), of songs of the table."""
-        events = history_events(self.ctx.dirs.history_db, self.table.songs)
-        return current_session(events, time.time() if now is None else now)
+        history_db = self.ctx.dirs.history_db
+        if not history_db.exists():
+            return []
+        going_on = _session_going_on(history_db, time.time() if now is None else now)
+        keys_by_url = {s.url: s.key for s in self.table.songs}  # as history_events knows songs
+        return [TimedEvent(key, e.at, e.kind) for e in going_on
+                if (key := e.song_key or keys_by_url.get(e.song_url)) and self.table.row(key) is not None]
 
     def session_relevance(self, listening: list[TimedEvent]) -> np.ndarray:
         """N float32 0..1: the recommender's scores for the session ``listening``; a recommender
@@ -198,6 +205,21 @@ class Recommender:
         (only those with songs)."""
         n = n or self.ctx.settings.playlist_length
         return generated.generate(self.ranker, list(self.ctx.settings.genre_categories), n)
+
+
+def _session_going_on(history_db: Path, now: float) -> list[ListeningEvent]:
+    """The events of the listening session going on at ``now``, read from the recent end of the
+    history: the last SESSION_READ_S, further back only while the session goes on (every radio
+    batch asks; a history of years is not read whole each time)."""
+    window = SESSION_READ_S
+    with HistoryStore(history_db) as history:
+        while True:
+            since = now - window
+            session = current_session(history.events(since=since), now)
+            # nothing before ``since`` can belong to a session that starts a gap after it
+            if not session or session[0].at - since > SESSION_GAP_S or since <= 0:
+                return session
+            window *= 4
 
 
 def write_playlists(settings: Settings, playlists: dict[str, list[Recommendation]],

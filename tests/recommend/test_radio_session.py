@@ -126,3 +126,19 @@ def test_play_recommended_keeps_the_long_term_profile(library):
     after = Recommender.open(ctx, scan).recommended(10, seed=1)
     assert [r.song.key for r in after] == before
     assert _styles(after)["C"] >= 8  # the history's style, weeks ago
+
+
+def test_a_session_of_many_hours_is_read_whole_and_no_further(library):
+    """The radio reads the recent end of the history, further back while the session goes on."""
+    ctx, scan = library
+    rec = Recommender.open(ctx, scan)
+    some = [s for s in scan.songs if s.genre == "A"]
+    _played(ctx.dirs, some[:2], NOW - 12 * 3600 - 45 * MIN)  # the session before: a gap of 39 minutes
+    with HistoryStore(ctx.dirs.history_db) as history:
+        for i in range(60):  # one song every 12 minutes for the last 12 hours
+            song = some[i % len(some)]
+            at = NOW - 12 * 3600 + 12 * MIN * i
+            history.record(ListeningEvent(song.url, song.key, "finish", at, 179.0))
+    session = rec.listening_session(NOW)
+    assert len(session) == 60 and session[0].at == NOW - 12 * 3600
+    assert rec.listening_session(NOW + 31 * MIN) == []
