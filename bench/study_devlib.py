@@ -199,6 +199,9 @@ def print_table(result: dict) -> None:
             v = row["test"][column]
             cells.append(f"{v['mean']:.3f} [{v['low'] or 0:.3f},{v['high'] or 0:.3f}]")
         print(f"{row['backend']:<8} {row['recommender']:<12} " + " ".join(f"{c:>20}" for c in cells))
+    for row in result["rows"]:
+        if row["learnt"]:
+            print(f"{row['backend']} {row['recommender']}: {row['learnt']}")
 
 
 if __name__ == "__main__":

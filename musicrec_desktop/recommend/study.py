@@ -124,11 +124,12 @@ class StudyRow:
     validation: dict[str, dict]  # metric@k -> {"mean", "low", "high", "n"}
     test: dict[str, dict]
     seconds: float  # learning and asking
+    learnt: str = ""  # what its report says of the learning (epochs, fallbacks)
 
     def as_dict(self) -> dict:
         return {"backend": self.backend, "model_id": self.model_id, "recommender": self.recommender,
                 "title": self.title, "validation": self.validation, "test": self.test,
-                "seconds": round(self.seconds, 2)}
+                "seconds": round(self.seconds, 2), "learnt": self.learnt}
 
 
 @dataclass
@@ -155,11 +156,13 @@ def study_recommenders(study: StudySplit, recommenders: list[type[TasteModel]], 
             cancel.check()
         progress(Progress("study", number, len(recommenders), message=f"{backend}: {recommender.title}"))
         started = time.monotonic()
-        model, _ = recommender.learn(view, settings, progress=progress, cancel=cancel, measure=False)
+        model, report = recommender.learn(view, settings, progress=progress, cancel=cancel, measure=False)
         ask = _Asker(model, split)
+        summary = getattr(report, "summary", None)
         rows.append(StudyRow(backend, split.train.model_id, recommender.name, recommender.title,
                              per_user([ask(s) for s in study.validation], KS),
-                             per_user([ask(s) for s in study.test], KS), time.monotonic() - started))
+                             per_user([ask(s) for s in study.test], KS), time.monotonic() - started,
+                             summary() if callable(summary) else ""))
     progress(Progress("study", len(recommenders), len(recommenders), message=f"{backend}: done"))
     return rows
 

@@ -199,6 +199,8 @@ def test_session_recommenders_beat_popularity_on_sessions_that_keep_to_a_style(s
         assert figures["ndcg@10"]["mean"] > popularity["ndcg@10"]["mean"] + 0.2, name
     # popularity finds them for the sessions of the most played artists only
     assert popularity["hit_rate@10"]["mean"] < 0.8
+    # what each learnt, as its report says: the net learnt from the 70 sessions before the cut-off
+    assert _row(result, "shallow")["learnt"].startswith("70 listening sessions, ")
 
 
 def test_the_best_on_validation_drives_auto_and_is_kept(studied, studied_only):
