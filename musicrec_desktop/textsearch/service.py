@@ -208,11 +208,16 @@ def _save(dirs: DataDirs, text_encoder: str, report: AlignmentReport, projection
           song_tags: list[list[int]]) -> None:
     meta = {"format": FORMAT, "text_encoder": text_encoder, "report": report.to_dict(),
             "vocabulary": vocabulary,
-            "songs": [[s.key, s.title, s.artist, s.album, str(s.path) if s.path else None, tags]
+            "songs": [[s.key, _title(s), s.artist, s.album, str(s.path) if s.path else None, tags]
                       for s, tags in zip(songs, song_tags, strict=True)]}
     with atomic_write(alignment_path(dirs)) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, meta=np.array(json.dumps(meta)), songs=search_vectors.astype(np.float16),
                  tags=tag_vectors, weight=projection.weight, bias=projection.bias)
+
+
+def _title(song: Song) -> str:
+    """Its title; for an untitled song, its file's name (what the player shows then)."""
+    return song.title or (song.path.stem if song.path else song.url.rsplit("/", 1)[-1])
 
 
 @dataclass

@@ -98,3 +98,12 @@ def test_too_small_a_library_is_not_aligned(tmp_path):
     with pytest.raises(NotReadyError, match="at least"):
         learn_alignment(library.settings, library.dirs, few)
     assert not service.alignment_path(library.dirs).exists()
+
+
+def test_an_untitled_song_is_found_under_its_file_name(tmp_path):
+    library = write_library(tmp_path)
+    with contextlib.closing(sqlite3.connect(library.database)) as db, db:
+        db.execute("UPDATE songs SET title = '' WHERE title = 'Track 00'")
+    learn_alignment(library.settings, library.dirs, library.scan())
+    titles = {f.title for f in search(library.settings, library.dirs, "classical", n=PER_GENRE)}
+    assert "0-0" in titles and "" not in titles
