@@ -35,7 +35,7 @@ from tests.app.tiny import CountStage, make_ctx, make_library, write_song
 def test_runs_real_stages_then_skips_what_is_up_to_date(tmp_path):
     music = tmp_path / "music"
     make_library(music)
-    ctx = make_ctx(tmp_path, music)
+    ctx = make_ctx(tmp_path, music, encoder="moco")  # an encoder trained on the cache: it is built
     count = CountStage("encoder", 3, after="cache")
     pipeline = Pipeline([LibraryStage(), CacheStage(), count])
     seen = []
@@ -58,6 +58,20 @@ def test_runs_real_stages_then_skips_what_is_up_to_date(tmp_path):
     third = pipeline.run(ctx)
     assert third.ran == ["library", "cache", "encoder"]  # the new song reruns what depends on it
     assert third.figures["cache"]["cached"] == 1 and third.figures["cache"]["songs"] == 6
+
+
+def test_no_cache_is_built_until_an_encoder_trains_on_it(tmp_path):
+    music = tmp_path / "music"
+    make_library(music)
+    ctx = make_ctx(tmp_path, music, device="cpu")  # encoder auto on a CPU: a pretrained one serves
+    pipeline = Pipeline([LibraryStage(), CacheStage(before_training=True)])  # as the full pipeline
+
+    first = pipeline.run(ctx)
+    assert first.figures["cache"] == {"needed": False}
+    assert not (ctx.dirs.cache / "index.sqlite").exists() and not any(ctx.dirs.cache.rglob("*.ogg"))
+    assert pipeline.run(ctx).ran == ["library"]  # the cache stage: nothing changed, nothing to do
+    rebuild = pipeline.run(ctx, PipelineState(force={"encoder"}))  # "Rebuild model" trains the encoder
+    assert rebuild.ran == ["library", "cache"] and rebuild.figures["cache"]["songs"] == 5
 
 
 def test_state_survives_restarts_and_force_reruns_downstream(tmp_path):

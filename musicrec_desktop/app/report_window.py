@@ -9,6 +9,7 @@ on a worker thread because it reads the library and every embedding.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -230,7 +231,11 @@ class ReportWindow(QWidget):
 
     def show_figures(self, figures: dict[str, dict[str, Any]]) -> None:
         encoder, rating = figures.get("encoder", {}), figures.get("rating", {})
-        self.genre_map.setText(_number(encoder.get("genre_map")))
+        # the trained encoder's genre head, else k-NN on the vectors in use (``encoders.measure``)
+        genre = encoder.get("genre_map")
+        if not isinstance(genre, int | float) or math.isnan(genre):
+            genre = figures.get("embed", {}).get("genre_map")
+        self.genre_map.setText(_number(genre))
         self.knn.setText(_number(encoder.get("knn_accuracy")))
         self.rating.setText(_number(rating.get("spearman")))
         self.rated.setText(str(rating.get("n_rated", "–")))

@@ -1,4 +1,4 @@
-"""``musicrec embed [--device D] [--workers N] [--json]``: vectors for every cached song without one."""
+"""``musicrec embed [--device D] [--workers N] [--json]``: vectors for every song without one."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ ORDER = 35
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "embed", help="embed new songs with the chosen encoder backend",
-        description="Writes a vector for every cached song that has none from the encoder backend "
-                    "(the encoder setting, or --backend); songs already embedded are skipped, so new "
-                    "songs need no retraining.")
+        description="Writes a vector for every song that has none from the encoder backend "
+                    "(the encoder setting, or --backend): a pretrained one listens to the song files, "
+                    "the trained one to the chunk cache it was trained on; songs already embedded are "
+                    "skipped, so new songs need no retraining.")
     parser.add_argument("--backend", choices=encoder_choices(), metavar="NAME",
                         help="the encoder backend to fill: " + ", ".join(encoder_choices())
                              + " (default: the encoder setting; see musicrec backends)")
@@ -62,4 +63,7 @@ def embed(ctx: AppContext, args: argparse.Namespace) -> int:
         return 0
     print(f"embedded {report.embedded} songs with {report.model_id} ({report.dim}-d) on {report.device}; "
           f"{report.up_to_date} already up to date ({report.songs_per_s:.1f} songs/s)")
+    if report.unheard:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(report.unheard.items()))
+        print(f"{sum(report.unheard.values())} songs could not be read ({reasons}); the log names them")
     return 0

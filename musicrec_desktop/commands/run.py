@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import signal
 import sys
@@ -114,10 +115,12 @@ def _print_report(report) -> None:
     for stage in report.stages:
         print(f"{stage.title:<26} {stage.status:<11} {stage.seconds:7.1f} s  {stage.message}")
     figures = report.figures
-    for label, stage, key in (("genre mAP", "encoder", "genre_map"),
-                              ("rating correlation (Spearman)", "rating", "spearman")):
-        value = figures.get(stage, {}).get(key)
-        if isinstance(value, int | float):
+    genre = figures.get("encoder", {}).get("genre_map")
+    if not isinstance(genre, int | float) or math.isnan(genre):
+        genre = figures.get("embed", {}).get("genre_map")  # k-NN on the vectors in use
+    for label, value in (("genre mAP", genre),
+                         ("rating correlation (Spearman)", figures.get("rating", {}).get("spearman"))):
+        if isinstance(value, int | float) and not math.isnan(value):
             print(f"{label}: {value:.3f}")
     if figures.get("rating", {}).get("fallback"):
         print(figures["rating"].get("message", ""))

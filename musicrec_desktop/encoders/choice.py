@@ -25,22 +25,29 @@ def backend_class(name: str) -> type[EncoderBackend]:
 
 
 def open_backend(settings: Settings, dirs: DataDirs) -> EncoderBackend:
-    """The chosen backend, constructed (no weights read yet). With ``auto`` and nothing measured
-    yet, the first-run choice (a backend that needs no training) is made here and kept in the
-    store, so that every later reader agrees on it until measurements decide."""
+    """The chosen backend (``serving_name``), constructed (no weights read yet). With ``auto`` and
+    nothing measured yet, the first-run choice (a backend that needs no training) is made here and
+    kept in the store, so that every later reader agrees on it until measurements decide."""
+    name = serving_name(settings, dirs)
+    if settings.encoder == AUTO:
+        with EmbeddingStore(dirs.embeddings_db) as store:
+            if store.auto_encoder() != name:
+                store.set_auto_encoder(name)
+    return backend_class(name)(settings, dirs)
+
+
+def serving_name(settings: Settings, dirs: DataDirs) -> str:
+    """The backend ``open_backend`` opens, asked without keeping anything: the setting; with
+    ``auto`` the choice kept in the store while it is available, else the first-run choice."""
     if settings.encoder != AUTO:
-        return backend_class(settings.encoder)(settings, dirs)
+        backend_class(settings.encoder)  # an unknown name is a SettingsError here too
+        return settings.encoder
     if dirs.embeddings_db.exists():
         with EmbeddingStore(dirs.embeddings_db) as store:
             decided = store.auto_encoder()
-        if decided in ENCODER_BACKENDS:
-            backend = backend_class(decided)(settings, dirs)
-            if backend.unavailable() is None:
-                return backend
-    name = first_run_choice(settings, dirs)
-    with EmbeddingStore(dirs.embeddings_db) as store:
-        store.set_auto_encoder(name)
-    return backend_class(name)(settings, dirs)
+        if decided in ENCODER_BACKENDS and backend_class(decided)(settings, dirs).unavailable() is None:
+            return decided
+    return first_run_choice(settings, dirs)
 
 
 def first_run_choice(settings: Settings, dirs: DataDirs) -> str:

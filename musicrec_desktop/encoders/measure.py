@@ -5,7 +5,11 @@ Quality is what the library itself can tell, on the songs every measured backend
   (the implicit signals left out: they are the same for every backend), when enough songs are rated;
 - ``same_album``, ``same_artist``, ``same_folder``: precision@10, the share of each song's ten
   nearest songs (cosine, the song itself left out) from its own album, artist or folder, over the
-  songs whose group has another song; a proxy for "sounds alike" where tags or folders exist.
+  songs whose group has another song; a proxy for "sounds alike" where tags or folders exist;
+- ``genre_map``: how well the vectors tell the genre categories (the settings' genre mapping)
+  apart: each tagged song's categories scored by its ten nearest tagged songs (leave-one-out,
+  cosine-weighted votes), mean average precision over the categories. Any backend gets it, a
+  trained or a pretrained one alike; it is reported, not used for the choice.
 The figures are kept in the embeddings store beside the backend's vectors, with the speed the
 last ``embed`` run had on this machine (``songs_per_s``).
 """
@@ -53,6 +57,7 @@ class BackendFigures:
     same_album: float | None = None
     same_artist: float | None = None
     same_folder: float | None = None
+    genre_map: float | None = None
     measured_songs: int | None = None  # the songs the quality figures were measured on
 
     def as_dict(self) -> dict:
@@ -148,10 +153,39 @@ def quality(settings: Settings, songs: list[Song], vectors: np.ndarray, model_id
     """The quality figures of one backend's unit vectors ``vectors`` (rows in ``songs`` order)."""
     figures: dict[str, float | None] = {name: precision_at_k(vectors, groups)
                                         for name, groups in song_groups(songs).items()}
+    figures["genre_map"] = knn_genre_map(settings, songs, vectors)
     figures["measured_songs"] = float(len(songs))
     if rating:
         figures["rating_pearson"] = rating_pearson(settings, songs, vectors, model_id)
     return figures
+
+
+def knn_genre_map(settings: Settings, songs: list[Song], vectors: np.ndarray, k: int = K) -> float | None:
+    """Leave-one-out k-NN genre mAP of the unit rows ``vectors`` over the songs whose genre tag maps
+    to a category; None when fewer than ``MIN_QUERIES`` such songs or fewer than two categories."""
+    from musicrec_desktop.library.genres import GenreMapper
+    from musicrec_desktop.model.metrics import genre_map
+
+    mapper = GenreMapper.from_settings(settings)
+    labels = mapper.labels(songs)
+    tagged = [i for i, s in enumerate(songs) if labels.get(s.key)]
+    index = {c: j for j, c in enumerate(mapper.category_names)}
+    targets = np.zeros((len(tagged), len(index)), np.float32)
+    for row, i in enumerate(tagged):
+        targets[row, [index[c] for c in labels[songs[i].key]]] = 1.0
+    if len(tagged) < MIN_QUERIES or (targets.sum(axis=0) > 0).sum() < 2:
+        return None
+    k = min(k, len(tagged) - 1)
+    scores = np.zeros_like(targets)
+    for start in range(0, len(tagged), BLOCK):
+        rows = np.arange(start, min(start + BLOCK, len(tagged)))
+        similarity = vectors[np.array(tagged)[rows]] @ vectors[tagged].T  # rows x tagged
+        similarity[np.arange(len(rows)), rows] = -np.inf
+        nearest = np.argpartition(-similarity, k, axis=1)[:, :k]
+        weights = (1.0 + np.take_along_axis(similarity, nearest, axis=1)) / 2.0  # cosine -> 0..1
+        scores[rows] = np.einsum("rk,rkc->rc", weights, targets[nearest])
+    value = genre_map(scores, targets)
+    return value if math.isfinite(value) else None
 
 
 def rating_pearson(settings: Settings, songs: list[Song], vectors: np.ndarray, model_id: str) -> float | None:

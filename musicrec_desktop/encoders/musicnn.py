@@ -1,10 +1,11 @@
 """Backend ``musicnn``: the pretrained MusiCNN (Million Song Dataset tags), no training needed.
 
-A chunk's vector is the mean of MusiCNN's 200-d penultimate layer over its 3 s patches (every
-fifth: ``PATCH_STRIDE``); its 50 tag probabilities (genre and mood words, ``musicnn.tags``) are
-kept as the extra output "tags", so genre playlists, the map and text search can use them for
-untagged songs. The weights
-come from the musicnn 0.1.0 wheel (``musicnn.package``), read without TensorFlow.
+It listens to ``WINDOWS`` windows of 3 s spread over the song's middle (``listening_windows``),
+decoded straight from the file (no chunk cache); a song's vector is the mean of MusiCNN's 200-d
+penultimate layer over them (over every whole 3 s patch of the waves it is handed otherwise). Its
+50 tag probabilities (genre and mood words, ``musicnn.tags``) are kept as the extra output "tags",
+so genre playlists, the map and text search can use them for untagged songs. The weights come from
+the musicnn 0.1.0 wheel (``musicnn.package``), read without TensorFlow.
 """
 
 from __future__ import annotations
@@ -15,23 +16,46 @@ from typing import Any
 
 import numpy as np
 
+from musicrec_desktop.audio.chunks import MIN_CHUNK_SECONDS, ChunkSpan
+from musicrec_desktop.constants import EDGE_SKIP_FRACTION
 from musicrec_desktop.encoders.base import Embedded
 from musicrec_desktop.errors import NotReadyError
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.settings import Settings
 
 PORT_VERSION = 1  # raise when the port's output changes, so old vectors are not mixed with new
-# Every fifth 3 s patch of a chunk (2 of its 10): on the dev library (199 songs, 8 sources) the
-# same-source precision@10 was 0.461 with them, 0.460 with every third, 0.452 with all ten and
-# 0.439 with every tenth; 0.33 s of one core a song against 0.66 s with every third
-# (each stride embedding the same cached chunks; leave-one-out P@10 by folder, bench/quality.py's).
-PATCH_STRIDE = 5
+# Measured on the dev library (199 songs, 8 games, leave-one-out same-source precision@10,
+# decoding and embedding CPU seconds a song on one core; /work/exp/fused.py): 4 windows spread
+# over the song 0.442 in 0.03 + 0.19 s; 6 windows 0.435; 8 windows 0.461 in 0.05 + 0.43 s; two
+# windows of each cached 30 s chunk (8, the former default) 0.443 from the files; bliss-audio 0.311.
+# Four keep the quality and make a first run faster than bliss: the network is 40 ms a window.
+WINDOWS = 4
+WINDOW_S = 3.05  # one 3 s patch: 187 frames of 256 samples at 16 kHz span 2.99 s (+ a frame)
+
+
+def listening_windows(begin_s: float, end_s: float) -> list[ChunkSpan]:
+    """Up to ``WINDOWS`` windows of ``WINDOW_S``, not overlapping, spread evenly over the song
+    ``[begin_s, end_s)`` less its first and last ``EDGE_SKIP_FRACTION`` (intros, fades); one window
+    in the middle when there is room for one only, none when the song is shorter than the cache's
+    shortest chunk."""
+    duration = end_s - begin_s
+    if duration < MIN_CHUNK_SECONDS:
+        return []
+    usable = duration * (1.0 - 2.0 * EDGE_SKIP_FRACTION)
+    count = min(WINDOWS, int(usable // WINDOW_S))
+    if count <= 1:
+        length = min(duration, WINDOW_S)
+        return [ChunkSpan(begin_s + (duration - length) / 2, length)]
+    first = begin_s + duration * EDGE_SKIP_FRACTION
+    starts = np.linspace(first, first + usable - WINDOW_S, count)
+    return [ChunkSpan(float(start), WINDOW_S) for start in starts]
 
 
 class MusicnnBackend:
     name = "musicnn"
     title = "Pretrained MusiCNN (Million Song Dataset)"
     needs_training = False
+    listening_spans = staticmethod(listening_windows)
 
     def __init__(self, settings: Settings, dirs: DataDirs) -> None:
         self.settings = settings
@@ -50,14 +74,13 @@ class MusicnnBackend:
         from musicrec_desktop.model.device import resolve_device
         from musicrec_desktop.musicnn.embedder import MusiCNNEmbedder
 
-        self._embedder = MusiCNNEmbedder(resolve_device(self.settings.device if device == "auto" else device),
-                                         patch_stride=PATCH_STRIDE)
+        self._embedder = MusiCNNEmbedder(resolve_device(self.settings.device if device == "auto" else device))
 
     @property
     def model_id(self) -> str:
         from musicrec_desktop.musicnn.package import MODEL, VERSION
 
-        return f"musicnn-{VERSION}-{MODEL}-port{PORT_VERSION}-every{PATCH_STRIDE}"
+        return f"musicnn-{VERSION}-{MODEL}-port{PORT_VERSION}-windows{WINDOWS}"
 
     @property
     def dimension(self) -> int:

@@ -64,8 +64,30 @@ def _make_demo_library(ctx: AppContext, progress: ProgressCallback, cancel: Canc
 
 
 class CacheStage(Stage):
+    """Caches the songs' audio chunks for an encoder that trains on them. A pretrained encoder
+    listens to the song files themselves (``encoders.listening``): the cache is then not built and
+    a first run spends no time on it. It is needed when the encoder serving is a trained one (it
+    embeds new songs from the cache) or, with ``before_training`` (the full pipeline), when the
+    encoder stage after it will train one (``trained_backend``: "Rebuild model", a GPU)."""
+
     name, title = "cache", "Caching songs"
     settings_keys = ("cache_dir", "cache_format", "cache_budget_gb")
+
+    def __init__(self, before_training: bool = False) -> None:
+        self.before_training = before_training
+
+    def _needed_by(self, ctx: AppContext, state: PipelineState) -> str | None:
+        """The backend that needs the cache, or None. Imports no torch unless training may follow,
+        and keeps no choice (``encoders.choice.serving_name``)."""
+        from musicrec_desktop.encoders.choice import backend_class, serving_name
+
+        serving = serving_name(ctx.settings, ctx.dirs)
+        if backend_class(serving).needs_training:
+            return serving
+        if self.before_training:
+            trained = trained_backend(ctx, state)
+            return trained.name if trained.needs_training else None
+        return None
 
     def fingerprint(self, ctx, state):
         # Every song of the library: a song whose file is away and then leaves the library must
@@ -77,10 +99,15 @@ class CacheStage(Stage):
                 files.append((song.key, st.st_size, st.st_mtime_ns))
             except (OSError, AttributeError):  # away, or no local file at all (a stream)
                 files.append((song.key, None, None))
-        return digest(_settings_part(ctx, self.settings_keys), sorted(files))
+        return digest(_settings_part(ctx, self.settings_keys), sorted(files),
+                      self._needed_by(ctx, state) is not None)
 
     def run(self, ctx, state, progress, cancel):
         from musicrec_desktop.audio.build import build_cache
+
+        if self._needed_by(ctx, state) is None:
+            progress(Progress(self.name, 1, 1, message="not needed: the encoder reads the song files"))
+            return {"needed": False}
 
         # The whole library, not only local songs: a song whose file is away keeps its entry.
         report = build_cache(state.scan.songs,  # type: ignore[union-attr]
@@ -98,34 +125,13 @@ class EncoderStage(Stage):
     name, title = "encoder", "Training the encoder"
 
     def fingerprint(self, ctx, state):
-        backend = self._backend(ctx, state)
+        backend = trained_backend(ctx, state)
         if not backend.needs_training:
             return digest(backend.name)
-        return digest(_settings_part(ctx, backend.settings_keys()), self._quick(ctx, state))
-
-    def _backend(self, ctx: AppContext, state: PipelineState) -> Any:
-        """The chosen backend; with ``encoder = auto`` serving from one that needs no training,
-        the trained encoder all the same where training is affordable (a GPU, not the quick CPU
-        run) or "Rebuild model" asks for it: it then competes by measurement (``EmbedStage``)."""
-        from musicrec_desktop.encoders.choice import backend_class, open_backend
-        from musicrec_desktop.plugpoints import AUTO
-
-        backend = open_backend(ctx.settings, ctx.dirs)
-        if backend.needs_training or ctx.settings.encoder != AUTO:
-            return backend
-        if self.name in state.force or not self._quick(ctx, state):
-            return backend_class("moco")(ctx.settings, ctx.dirs)
-        return backend
-
-    @staticmethod
-    def _quick(ctx: AppContext, state: PipelineState) -> bool:
-        """The short training asked for, or by the device when not asked: quick on a CPU."""
-        if state.quick is not None:
-            return state.quick
-        return resolve_device(state.device or ctx.settings.device) == "cpu"
+        return digest(_settings_part(ctx, backend.settings_keys()), quick_training(ctx, state))
 
     def run(self, ctx, state, progress, cancel):
-        backend = self._backend(ctx, state)
+        backend = trained_backend(ctx, state)
         if not backend.needs_training:
             return {"backend": backend.name, "trained": False}
         fingerprint = self.fingerprint(ctx, state)
@@ -135,11 +141,34 @@ class EncoderStage(Stage):
         resume_allowed = state.started.get(self.name) == fingerprint
         state.started[self.name] = fingerprint
         state.save(state_path(ctx))
-        report = backend.train(state.songs, quick=self._quick(ctx, state), resume_allowed=resume_allowed,
+        report = backend.train(state.songs, quick=quick_training(ctx, state), resume_allowed=resume_allowed,
                                device=state.device or ctx.settings.device, progress=progress,
                                cancel=cancel)
         state.reports[self.name] = report
         return figures_of(report)
+
+
+def trained_backend(ctx: AppContext, state: PipelineState) -> Any:
+    """The backend the encoder stage works with: the chosen one; with ``encoder = auto`` serving
+    from one that needs no training, the trained encoder all the same where training is affordable
+    (a GPU, not the quick CPU run) or "Rebuild model" asks for it: it then competes by measurement
+    (``EmbedStage``)."""
+    from musicrec_desktop.encoders.choice import backend_class, serving_name
+    from musicrec_desktop.plugpoints import AUTO
+
+    backend = backend_class(serving_name(ctx.settings, ctx.dirs))(ctx.settings, ctx.dirs)
+    if backend.needs_training or ctx.settings.encoder != AUTO:
+        return backend
+    if EncoderStage.name in state.force or not quick_training(ctx, state):
+        return backend_class("moco")(ctx.settings, ctx.dirs)
+    return backend
+
+
+def quick_training(ctx: AppContext, state: PipelineState) -> bool:
+    """The short training asked for, or by the device when not asked: quick on a CPU."""
+    if state.quick is not None:
+        return state.quick
+    return resolve_device(state.device or ctx.settings.device) == "cpu"
 
 
 def resolve_device(device: str) -> str:
@@ -184,6 +213,10 @@ class EmbedStage(Stage):
         figures["backends"] = [json_safe(r.as_dict()) for r in figures_table(ctx.settings, ctx.dirs)]
         with EmbeddingStore(ctx.dirs.embeddings_db) as store:
             figures["serving"] = chosen_encoder(ctx.settings.encoder, store.auto_encoder())
+        # the genre mAP of the vectors in use, whichever backend (the trained encoder's genre head
+        # has its own, in the encoder stage's figures)
+        figures["genre_map"] = next((r["genre_map"] for r in figures["backends"]
+                                     if r["name"] == figures["serving"]), None)
         figures["removed"] = drop_removed_songs(ctx, state.scan)  # type: ignore[arg-type]
         return figures
 
@@ -277,7 +310,6 @@ def _study(ctx: AppContext, state: PipelineState, progress: ProgressCallback, ca
     return {"chosen": result["chosen"], "n_validation": result["n_validation"], "n_test": result["n_test"]}
 
 
-
 def _listening_events(ctx: AppContext) -> int:
     """How many events the listening history holds (0 without one)."""
     from musicrec_desktop.store.history import HistoryStore
@@ -369,8 +401,8 @@ STAGE_TITLES = {stage.name: stage.title for stage in ALL_STAGES}  # what the win
 
 def full_pipeline() -> Pipeline:
     """Everything: what "Rebuild model", ``musicrec run`` and the first start run."""
-    return Pipeline([LibraryStage(make_demo=True), CacheStage(), EncoderStage(), EmbedStage(),
-                     RatingStage(), RecommendStage(), TextSearchStage()])
+    return Pipeline([LibraryStage(make_demo=True), CacheStage(before_training=True), EncoderStage(),
+                     EmbedStage(), RatingStage(), RecommendStage(), TextSearchStage()])
 
 
 def update_pipeline() -> Pipeline:

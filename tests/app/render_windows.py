@@ -40,7 +40,8 @@ def library_ctx(root: Path) -> AppContext:
         write_song(music / f"{GENRES[i % 6].lower()}-{i:02d}.flac", 200.0 + 25 * i, GENRES[i % 6],
                    seconds=6.0, rating=1.0 if i % 4 == 0 else 0.4)
     ctx = make_ctx(root, music)
-    Pipeline([LibraryStage(), CacheStage()]).run(ctx)
+    # cached as "Rebuild model" caches them, for the encoder it trains
+    Pipeline([LibraryStage(), CacheStage(before_training=True)]).run(ctx, PipelineState(force={"encoder"}))
     return ctx
 
 
@@ -76,8 +77,9 @@ def render_settings(ctx: AppContext, out: Path) -> tuple[SettingsDialog, dict[st
 def progress_tray(ctx: AppContext, player: object | None = None) -> TrayApp:
     """A tray whose rebuild runs the real library and cache stages and counting stages after them,
     the last of which fails: every state of a progress row, the loss curve and an error."""
-    pipeline = Pipeline([LibraryStage(), CacheStage(), CountStage("encoder", 60, after="cache"),
-                         CountStage("embed", 10, after="encoder"), CountStage("rating", 8, after="embed"),
+    pipeline = Pipeline([LibraryStage(), CacheStage(before_training=True),
+                         CountStage("encoder", 60, after="cache"), CountStage("embed", 10, after="encoder"),
+                         CountStage("rating", 8, after="embed"),
                          CountStage("recommend", 1, fail=True)])
     return TrayApp(ctx, player=player, pipelines=lambda kind: pipeline)
 

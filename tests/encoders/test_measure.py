@@ -14,6 +14,7 @@ from musicrec_desktop.encoders.measure import (
     BackendFigures,
     best_backend,
     chance_at_k,
+    knn_genre_map,
     precision_at_k,
     song_groups,
 )
@@ -43,6 +44,21 @@ def test_precision_at_k_counts_group_mates_among_the_nearest() -> None:
     untagged = [None] * 30 + groups[30:]  # six tagged songs: fewer than MIN_QUERIES
     assert precision_at_k(vectors, untagged) is None
     assert chance_at_k(groups) == pytest.approx(11 / 35)
+
+
+def test_knn_genre_map_of_any_backends_vectors() -> None:
+    rng = np.random.default_rng(1)
+    vectors = unit(np.repeat(np.eye(3) * 10, 12, axis=0) + rng.standard_normal((36, 3)))
+    genres = ["Rock", "Jazz", "Country"]
+    songs = [Song(f"s{i}", "u", None, genre=genres[i // 12]) for i in range(36)]
+    assert knn_genre_map(Settings(), songs, vectors) == pytest.approx(1.0)  # one cluster a genre
+    mixed = rng.permutation([s.genre for s in songs])
+    shuffled = [Song(s.key, "u", None, genre=g) for s, g in zip(songs, mixed, strict=True)]
+    assert knn_genre_map(Settings(), shuffled, vectors) < 0.6  # chance is about 1/3 a genre
+    untagged = [Song(s.key, "u", None, genre="" if i < 30 else s.genre) for i, s in enumerate(songs)]
+    assert knn_genre_map(Settings(), untagged, vectors) is None  # six tagged songs: too few
+    one_genre = [Song(s.key, "u", None, genre="Rock") for s in songs]
+    assert knn_genre_map(Settings(), one_genre, vectors) is None  # nothing to tell apart
 
 
 def test_song_groups_from_tags_and_folders() -> None:
