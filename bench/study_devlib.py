@@ -9,7 +9,8 @@ session to session. The listens are written as a ListenBrainz export (JSON lines
 scrobbler sends: the file's tags, the file name as title when it has none) and the Strawberry
 database of the folder counts the same plays. Then, as a person does, on a fresh machine:
 ``musicrec history import``, ``musicrec run`` (default settings, the CPU), ``musicrec embed
---backend`` for the other backends that need no training, and ``musicrec study --json``.
+--backend`` for the other backends that need no training, ``musicrec study --json`` and its
+variant ``--with-heard`` (songs heard before the cut-off count too).
 
 Prints every backend x recommender's test-half HitRate and NDCG at 10 and 50 with their 95 %
 intervals, and the recommender the validation half chose. The music files are only read.
@@ -186,11 +187,16 @@ def main() -> None:
     result = json.loads(step(data, env, "study", "--json", nice=True).stdout)
     (root / "study.json").write_text(json.dumps(result, indent=1))
     print_table(result)
+    # the variant that also counts songs heard before the cut-off: measured, chooses nothing
+    heard = json.loads(step(data, env, "study", "--with-heard", "--json", nice=True).stdout)
+    (root / "study-with-heard.json").write_text(json.dumps(heard, indent=1))
+    print("\nwith songs heard before the cut-off to find too:")
+    print_table(heard)
 
 
 def print_table(result: dict) -> None:
-    print(f"{result['n_test']} test / {result['n_validation']} validation sessions, "
-          f"{result['n_candidates']} candidates; chosen on validation NDCG@10: {result['chosen']}")
+    print(f"{result['n_test']} test / {result['n_validation']} validation sessions, {result['n_ranked']} "
+          f"songs ranked, to find: {result['songs_to_find']}; best on validation NDCG@10: {result['chosen']}")
     columns = ("hit_rate@10", "ndcg@10", "hit_rate@50", "ndcg@50")
     print(f"{'backend':<8} {'recommender':<12} " + " ".join(f"{c:>20}" for c in columns))
     for row in result["rows"]:

@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--csv", type=Path, metavar="FILE",
                         help="where to write the table as CSV (default: reports/study.csv in the "
                              "data folder)")
+    parser.add_argument("--with-heard", action="store_true",
+                        help="also count the songs heard before the cut-off (favourites coming back), "
+                             "not only new ones; this measures only: the choice follows the default")
     add_json_flag(parser)
     parser.set_defaults(run=run)
 
@@ -55,9 +58,11 @@ def study(ctx: AppContext, args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     before = decided_recommender(ctx.dirs)
     try:
-        result = run_study(ctx.settings, ctx.dirs, scan, progress=progress, cancel=cancel)
+        result = run_study(ctx.settings, ctx.dirs, scan, with_heard=args.with_heard, progress=progress,
+                           cancel=cancel)
         trained = None
-        if ctx.settings.recommender == AUTO and result["chosen"] and result["chosen"] != before:
+        if (ctx.settings.recommender == AUTO and not args.with_heard and result["chosen"]
+                and result["chosen"] != before):
             # radio and Play recommended read the saved model of the choice: it must exist now
             train_recommender(ctx.settings, ctx.dirs, scan, progress=progress, cancel=cancel)
             trained = result["chosen"]
@@ -65,13 +70,16 @@ def study(ctx: AppContext, args: argparse.Namespace) -> int:
         raise NotReadyError(f"no study: {exc.reason}") from exc
     finally:
         signal.signal(signal.SIGINT, previous)
-    csv_path = write_csv(result, args.csv or ctx.dirs.reports / "study.csv")
+    default = "study-with-heard.csv" if args.with_heard else "study.csv"
+    csv_path = write_csv(result, args.csv or ctx.dirs.reports / default)
     result["csv"] = str(csv_path)
     if args.json:
         print_json(result)
         return 0
     print(table_text(result))
-    if ctx.settings.recommender == AUTO:
+    if args.with_heard:
+        print(f"(measured only: recommender = auto keeps what the default study chose, {before})")
+    elif ctx.settings.recommender == AUTO:
         print(f"recommender = auto uses {result['chosen']}" + (" (trained now)" if trained else ""))
     else:
         print(f"recommender = {ctx.settings.recommender}; auto would use {result['chosen']}")
@@ -90,7 +98,8 @@ def table_text(result: dict) -> str:
              for row in result["rows"]]
     widths = [max(len(str(line[i])) for line in [header, *lines]) for i in range(len(header))]
     text = [f"study: {result['n_test']} test and {result['n_validation']} validation listening sessions "
-            f"after the cut-off, {result['n_candidates']} candidate songs (mean ±95 % interval; test half)"]
+            f"after the cut-off, {result['n_ranked']} songs ranked, songs to find: "
+            f"{result['songs_to_find']} (mean ±95 % interval; test half)"]
     text += ["  ".join(str(cell).ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
              for line in [header, *lines]]
     text.append(f"* chosen on the validation half ({result['choose_by']}, vectors {result['in_use']})")

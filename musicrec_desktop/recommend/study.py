@@ -12,13 +12,18 @@ already heard in the session. Recommenders learn from the training view and the 
 cut-off only. HitRate, MRR, Precision, Recall and NDCG at 10 and 50 are averaged over the sessions
 of each half with Student-t 95 % intervals (``metrics.per_user``); the validation half chooses,
 the test half is what the table reports.
+
+``with_heard``: a variant that also counts the songs the person had heard before the cut-off (a
+radio plays favourites again): every song of the library not added after the cut-off is ranked,
+and every song the session went on to play is to be found. The choice follows the default
+(discovery) protocol.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -52,23 +57,28 @@ class StudySplit:
     validation: list[StudySession]
     test: list[StudySession]
     unusable: int  # sessions after the cut-off with fewer than 2 distinct songs or nothing new to find
+    ranked: list[int]  # rows of the songs a recommender ranks: the candidates (with_heard: any song)
 
 
 def session_split(table: SongTable, events: list[TimedEvent], *, study_fraction: float = STUDY_FRACTION,
-                  cutoff: float | None = None) -> StudySplit:
+                  cutoff: float | None = None, with_heard: bool = False) -> StudySplit:
     """The time split and the sessions after its cut-off, alternately validation and test.
     ``TooLittleListening`` when there is no listening history or too few usable sessions."""
     split = time_split(table, events, test_fraction=study_fraction, cutoff=cutoff)
     if split.source != "listening history":
         raise TooLittleListening(split.source, "no listening history: the study's users are listening "
                                                "sessions (import one: musicrec history import FILE)")
-    candidates = {split.train.songs[i].key for i in split.candidates}
+    ranked = split.candidates
+    if with_heard:  # the songs known at the cut-off too (none of them was added after it)
+        known = [i for i, s in enumerate(split.train.songs) if s.playcount or s.rating is not None]
+        ranked = sorted({*split.candidates, *known})
+    findable = {split.train.songs[i].key for i in ranked}
     disliked = {s.key for s in table.songs if s.rating is not None and s.rating <= DISLIKED_MAX}
     after = sorted((e for e in events if e.at > split.cutoff and table.row(e.key) is not None),
                    key=lambda e: e.at)
     usable, unusable = [], 0
     for session in _sessions(after):
-        asked = _question(session, candidates - disliked)
+        asked = _question(session, findable - disliked)
         if asked is None:
             unusable += 1
         else:
@@ -76,7 +86,7 @@ def session_split(table: SongTable, events: list[TimedEvent], *, study_fraction:
     if len(usable) < MIN_SESSIONS:
         raise TooLittleListening(split.source, f"{len(usable)} listening sessions after the cut-off have "
                                                f"a new song to find (at least {MIN_SESSIONS} needed)")
-    return StudySplit(split, usable[0::2], usable[1::2], unusable)
+    return StudySplit(split, usable[0::2], usable[1::2], unusable, ranked)
 
 
 def _sessions(events: list[TimedEvent]) -> list[list[TimedEvent]]:
@@ -132,17 +142,6 @@ class StudyRow:
                 "seconds": round(self.seconds, 2), "learnt": self.learnt}
 
 
-@dataclass
-class StudyResult:
-    cutoff: float
-    n_validation: int
-    n_test: int
-    unusable: int
-    n_candidates: int
-    rows: list[StudyRow] = field(default_factory=list)
-    caveats: list[str] = field(default_factory=list)
-
-
 def study_recommenders(study: StudySplit, recommenders: list[type[TasteModel]], settings: Settings, *,
                        backend: str, progress: ProgressCallback = ignore_progress,
                        cancel: CancelToken | None = None) -> list[StudyRow]:
@@ -157,7 +156,7 @@ def study_recommenders(study: StudySplit, recommenders: list[type[TasteModel]], 
         progress(Progress("study", number, len(recommenders), message=f"{backend}: {recommender.title}"))
         started = time.monotonic()
         model, report = recommender.learn(view, settings, progress=progress, cancel=cancel, measure=False)
-        ask = _Asker(model, split)
+        ask = _Asker(model, study)
         summary = getattr(report, "summary", None)
         rows.append(StudyRow(backend, split.train.model_id, recommender.name, recommender.title,
                              per_user([ask(s) for s in study.validation], KS),
@@ -170,9 +169,9 @@ def study_recommenders(study: StudySplit, recommenders: list[type[TasteModel]], 
 class _Asker:
     """A learnt recommender's ranking of the candidates for a session: (ranked keys, relevant)."""
 
-    def __init__(self, model: TasteModel, split: Split) -> None:
-        self.model, self.table = model, split.train
-        self.candidates = np.array(split.candidates, dtype=np.int64)
+    def __init__(self, model: TasteModel, study: StudySplit) -> None:
+        self.model, self.table = model, study.split.train
+        self.candidates = np.array(study.ranked, dtype=np.int64)
         self.keys = np.array([s.key for s in self.table.songs])
         self._long_term: np.ndarray | None = None  # a recommender without sessions ranks once
 

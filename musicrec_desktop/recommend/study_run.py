@@ -37,11 +37,13 @@ def study_path(dirs: DataDirs) -> Path:
 
 def run_study(settings: Settings, dirs: DataDirs, scan: LibraryScan, *,
               recommenders: list[type[TasteModel]] | None = None, every_backend: bool = True,
-              progress: ProgressCallback = ignore_progress, cancel: CancelToken | None = None) -> dict:
+              with_heard: bool = False, progress: ProgressCallback = ignore_progress,
+              cancel: CancelToken | None = None) -> dict:
     """Measures every recommender (default: every registered one) on every backend's vectors
     (``every_backend=False``: only those in use, what the choice needs), keeps the choice and the
-    table; returns the table as ``study.json`` holds it. ``TooLittleListening`` (one line why)
-    when the listening history cannot make a study."""
+    table; returns the table as ``study.json`` holds it. ``with_heard``: the variant counting songs
+    heard before the cut-off too (``study.py``), measured only: nothing is kept.
+    ``TooLittleListening`` (one line why) when the listening history cannot make a study."""
     events = history_events(dirs.history_db, scan.songs)
     if not events:
         raise TooLittleListening("listening history", "no listening history of library songs yet "
@@ -59,7 +61,7 @@ def run_study(settings: Settings, dirs: DataDirs, scan: LibraryScan, *,
         for backend, model_id in models.items():
             table = SongTable.from_store(scan.songs, store, model_id)
             try:
-                splits[backend] = study.session_split(table, events)
+                splits[backend] = study.session_split(table, events, with_heard=with_heard)
             except TooLittleListening as exc:
                 refused[backend] = exc.reason
                 continue
@@ -70,20 +72,22 @@ def run_study(settings: Settings, dirs: DataDirs, scan: LibraryScan, *,
         chosen = study.best_recommender(rows, in_use)
         if cancel is not None:
             cancel.check()  # a cancel during the last step keeps the previous choice
-        if chosen is not None:
+        if chosen is not None and not with_heard:
             store.set_auto_recommender(chosen.recommender)
     first = splits.get(_name_of(models, in_use)) or next(iter(splits.values()))
     result = {
         "cutoff": first.split.cutoff, "studied_at": started,
         "n_validation": len(first.validation), "n_test": len(first.test), "unusable_sessions": first.unusable,
-        "n_candidates": len(first.split.candidates), "in_use": in_use, "choose_by": study.CHOOSE_BY,
+        "n_candidates": len(first.split.candidates), "n_ranked": len(first.ranked),
+        "songs_to_find": "new and heard before" if with_heard else "new", "in_use": in_use,
+        "choose_by": study.CHOOSE_BY,
         "chosen": chosen.recommender if chosen else None, "chosen_title": chosen.title if chosen else None,
         "protocol": study.__doc__.split("\n\n", 1)[1].strip(),
         "rows": [r.as_dict() for r in rows],
         "caveats": first.split.caveats + [f"{b}: not studied: {why}" for b, why in refused.items()],
     }
-    # NaN stands for "no interval" (one session); Python's json reads it back
-    write_text_atomic(study_path(dirs), json.dumps(result, indent=1))
+    if not with_heard:  # NaN stands for "no interval" (one session); Python's json reads it back
+        write_text_atomic(study_path(dirs), json.dumps(result, indent=1))
     log.info("study: %d rows; auto recommender: %s", len(rows), result["chosen"])
     return result
 

@@ -62,6 +62,10 @@ def test_a_session_is_asked_from_its_first_half_and_must_find_its_new_songs():
     # the two-song sessions: one given, the other to find
     assert [s.relevant for s in split.test] == [{"s7"}, {"s11"}]
     assert [s.relevant for s in split.validation[1:]] == [{"s9"}, {"s13"}]
+    assert len(split.ranked) == 17  # s0, s1, s2 were known at the cut-off
+    # the variant counting songs heard before: s2 is to be found too, and every song is ranked
+    heard = session_split(_table(keys), past + asked + others, cutoff=T0 + 15 * DAY, with_heard=True)
+    assert heard.validation[0].relevant == {"s2", "s3", "s4"} and len(heard.ranked) == 20
 
 
 def test_validation_and_test_alternate_by_start_and_never_share_a_session():
@@ -239,3 +243,16 @@ def test_too_little_listening_is_one_clear_line(tmp_path, capsys):
     with EmbeddingStore(lib.ctx.dirs.embeddings_db) as store:
         assert store.auto_recommender() is None
     assert history_events(lib.ctx.dirs.history_db, lib.scan.songs) == []
+
+
+def test_the_with_heard_variant_measures_and_changes_nothing(studied, studied_only, capsys):
+    lib, result = studied
+    data = lib.ctx.dirs.config.parent
+    lib.ctx.settings.save(lib.ctx.dirs.settings_file)
+    store_library(lib.ctx.settings, lib.ctx.dirs, lib.scan)
+    kept = load_study(lib.ctx.dirs)
+    assert main(["--data-dir", str(data), "study", "--with-heard", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["songs_to_find"] == "new and heard before" and printed["n_ranked"] == 120
+    assert printed["csv"] == str(lib.ctx.dirs.reports / "study-with-heard.csv")
+    assert load_study(lib.ctx.dirs) == kept and decided_recommender(lib.ctx.dirs) == result["chosen"]
