@@ -5,9 +5,10 @@ training time, and (with a library) the held-out evaluation per text encoder.
         [--text-encoders minilm,e5] [--data-dir DIR [--database STRAWBERRY_DB]] [--encoder NAME]
 
 Query time: a saved alignment of ``--songs`` synthetic songs (384-d, as saved: float16 read back
-as float32) ranked for one query text already embedded (``service.ranked``: the scores, the top
-20, their "why"). Training time: ``learn_projection`` on ``--train-songs`` synthetic songs
-(200-d vectors, descriptions and 50 tags), the default configuration, on the CPU. With
+as float32; 10 words each) ranked for one query text already embedded (``service.ranked``: the
+cosines, the word overlap, the top 20, their "why"). Training time: ``learn_projection`` on
+``--train-songs`` synthetic songs (200-d vectors, descriptions and 50 tags), the default
+configuration, on the CPU. With
 ``--data-dir``: the alignment learnt on that library's songs (its settings, its stored library or
 ``--database``) for each text encoder, and its evaluation; the data folder is only read (the
 alignment is written to a temporary folder).
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from musicrec_desktop.textsearch import service  # noqa: E402
 from musicrec_desktop.textsearch.align import AlignConfig, AlignmentData, learn_projection  # noqa: E402
+from musicrec_desktop.textsearch.lexical import WordIndex  # noqa: E402
 from musicrec_desktop.textsearch.text_encoder import (  # noqa: E402
     TEXT_ENCODERS,
     TextEncoderMissing,
@@ -48,14 +50,16 @@ def query_time(songs: int, repeats: int) -> None:
     tags = rng.standard_normal((200, D_TEXT)).astype(np.float32)
     meta = {"vocabulary": [f"tag {i}" for i in range(200)],
             "songs": [[f"file:///m/{i}.flac", f"Song {i}", "Artist", "Album", f"/m/{i}.flac",
-                       [int(t) for t in rng.integers(0, 200, 5)]] for i in range(songs)]}
-    saved = service._Saved(meta, vectors, tags, 0.0)
+                       [int(t) for t in rng.integers(0, 200, 5)],
+                       ["song", str(i), "artist", "album", *(f"w{t}" for t in rng.integers(0, 300, 6))]]
+                      for i in range(songs)]}
+    saved = service._Saved(meta, vectors, tags, 0.0, WordIndex([s[6] for s in meta["songs"]]))
     q = vectors[0]
     service.ranked(saved, q, "warm up", 20)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        service.ranked(saved, q, "calm piano", 20)
+        service.ranked(saved, q, "calm piano w7 w12", 20)
         times.append(time.perf_counter() - start)
     print(f"query time at {songs} songs (after the text is embedded, top 20 with their why): "
           f"median {1000 * statistics.median(times):.1f} ms, min {1000 * min(times):.1f} ms "

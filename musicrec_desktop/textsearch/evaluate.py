@@ -9,20 +9,21 @@ Two settings. "tags hidden", the test of the alignment: the held-out songs' tags
 every method, as for a song the library has no words for; each knows only the song's name, artist,
 album and year, and the audio. "tags known": the songs' tags are there, as search has them for
 tagged songs. Methods: the projected song vectors alone ("audio"), what search ranks by ("search":
-the projected audio mixed with the song's own known words) and a lexical baseline ("lexical": the
-overlap, Jaccard, of the query's words with the song's known words).
+the cosine to the projected audio mixed with the text vector of the song's known words, plus
+their word overlap with the query) and a lexical baseline ("lexical": the overlap, Jaccard, of the
+query's words with the song's known words, ``textsearch.lexical``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from musicrec_desktop.textsearch.lexical import LEXICAL_WEIGHT, jaccard, words
+
 RECALL_AT = (1, 5, 10)
-WORD = re.compile(r"[\w&'-]+")
 
 
 def paired_retrieval(similarity: np.ndarray) -> dict[str, float]:
@@ -39,21 +40,6 @@ def paired_retrieval(similarity: np.ndarray) -> dict[str, float]:
     figures["mrr"] = float(np.mean([np.mean(1.0 / np.arange(b + 1, b + t + 2))
                                     for b, t in zip(better, tied, strict=True)]))
     return figures
-
-
-def jaccard(queries: Sequence[set[str]], songs: Sequence[set[str]]) -> np.ndarray:
-    """Q x S word-set overlap |A ∩ B| / |A ∪ B| (0 for two empty sets)."""
-    out = np.zeros((len(queries), len(songs)), np.float32)
-    for i, a in enumerate(queries):
-        for j, b in enumerate(songs):
-            union = len(a | b)
-            out[i, j] = len(a & b) / union if union else 0.0
-    return out
-
-
-def words(text: str) -> set[str]:
-    """The lexical baseline's view of a text: its lower-case words."""
-    return set(WORD.findall(text.lower()))
 
 
 @dataclass(frozen=True)
@@ -74,12 +60,13 @@ def evaluate_alignment(held: HeldOut) -> dict[str, dict[str, float]]:
     query_words = [words(t) for t in held.tag_texts]
     name_words = [words(n) for n in held.names]
     known_words = [q | n for q, n in zip(query_words, name_words, strict=True)]
-    scores = {
-        "tags hidden: audio": held.queries @ held.audio.T,  # text i -> song j
-        "tags hidden: search": held.queries @ held.search_hidden.T,
-        "tags hidden: lexical": jaccard(query_words, name_words),
-        "tags known: search": held.queries @ held.search_known.T,
-        "tags known: lexical": jaccard(query_words, known_words),
+    hidden_overlap, known_overlap = jaccard(query_words, name_words), jaccard(query_words, known_words)
+    scores = {  # Q x Q: text i -> song j
+        "tags hidden: audio": held.queries @ held.audio.T,
+        "tags hidden: search": held.queries @ held.search_hidden.T + LEXICAL_WEIGHT * hidden_overlap,
+        "tags hidden: lexical": hidden_overlap,
+        "tags known: search": held.queries @ held.search_known.T + LEXICAL_WEIGHT * known_overlap,
+        "tags known: lexical": known_overlap,
     }
     figures = {}
     for name, matrix in scores.items():

@@ -25,6 +25,7 @@ from musicrec_desktop.settings import Settings
 from musicrec_desktop.store.embeddings import EmbeddingStore
 from musicrec_desktop.textsearch import evaluate
 from musicrec_desktop.textsearch.align import AlignConfig, AlignmentData, Projection, learn_projection
+from musicrec_desktop.textsearch.lexical import LEXICAL_WEIGHT, WordIndex, words
 from musicrec_desktop.textsearch.text_encoder import (
     DEFAULT_TEXT_ENCODER,
     TextEncoder,
@@ -43,7 +44,7 @@ MIN_SONGS = 8  # fewer songs with vectors than this: nothing to learn from
 # the words the library has for a song count as much as what the audio says (README, Text search).
 OWN_TEXT_SHARE = 0.5
 WHY_TAGS = 2  # tags named in a result's "why"
-FORMAT = 2  # bump when the saved file's layout changes
+FORMAT = 3  # bump when the saved file's layout changes
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class Found:
     artist: str
     album: str
     path: str | None
-    score: float  # higher = better match: cosine in the text encoder's space
+    score: float  # higher = better: cosine in the text encoder's space + word overlap (lexical.py)
     why: str  # in words: 'matches "orchestral" (near its tags: classical, strings)'
 
 
@@ -142,7 +143,7 @@ def learn_alignment(settings: Settings, dirs: DataDirs, scan: LibraryScan, *,
     report = AlignmentReport(encoder.name, model_id, len(songs), int(out.sum()), round(train_s, 2),
                              figures, round(projection.temperature, 4))
     report.message = _message(report, len(test))
-    _save(dirs, text_encoder, report, projection, songs,
+    _save(dirs, text_encoder, report, projection, songs, texts,
           _search_vectors(projection, data.songs, data.descriptions), data.tags, vocabulary, song_tags)
     return report
 
@@ -204,11 +205,12 @@ def _message(report: AlignmentReport, n_queries: int) -> str:
 
 
 def _save(dirs: DataDirs, text_encoder: str, report: AlignmentReport, projection: Projection,
-          songs: list[Song], search_vectors: np.ndarray, tag_vectors: np.ndarray, vocabulary: list[str],
-          song_tags: list[list[int]]) -> None:
+          songs: list[Song], texts: dict[str, SongTexts], search_vectors: np.ndarray,
+          tag_vectors: np.ndarray, vocabulary: list[str], song_tags: list[list[int]]) -> None:
     meta = {"format": FORMAT, "text_encoder": text_encoder, "report": report.to_dict(),
             "vocabulary": vocabulary,
-            "songs": [[s.key, _title(s), s.artist, s.album, str(s.path) if s.path else None, tags]
+            "songs": [[s.key, _title(s), s.artist, s.album, str(s.path) if s.path else None, tags,
+                       sorted(words(texts[s.key].description))]
                       for s, tags in zip(songs, song_tags, strict=True)]}
     with atomic_write(alignment_path(dirs)) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, meta=np.array(json.dumps(meta)), songs=search_vectors.astype(np.float16),
@@ -226,6 +228,7 @@ class _Saved:
     songs: np.ndarray  # N x D_text float32: what search ranks by
     tags: np.ndarray  # T x D_text float32: the vocabulary's tags, for the "why"
     mtime: float
+    index: WordIndex  # the songs' words, for the query's word overlap
 
 
 _LOADED: dict[Path, _Saved] = {}  # the tray searches many times: read the file once per change
@@ -249,7 +252,8 @@ def _load(dirs: DataDirs) -> _Saved:
         if meta.get("format") != FORMAT:
             raise NotReadyError(f"{path}: the text alignment is of an older version; "
                                 f"run `{ALIGN_COMMAND}`")
-        saved = _LOADED[path] = _Saved(meta, songs, tags, mtime)
+        index = WordIndex([song[6] for song in meta["songs"]])
+        saved = _LOADED[path] = _Saved(meta, songs, tags, mtime, index)
     return saved
 
 
@@ -267,15 +271,16 @@ def search(settings: Settings, dirs: DataDirs, query: str, n: int = 20) -> list[
 
 def ranked(saved: _Saved, q: np.ndarray, query: str, n: int) -> list[Found]:
     """The ``n`` best songs of the saved alignment for the query ``query`` whose text vector is
-    ``q`` (D_text): numpy only, the part of a search after the text is embedded."""
-    scores = saved.songs @ q  # N
+    ``q`` (D_text): numpy only, the part of a search after the text is embedded. A song's score:
+    the cosine of ``q`` and its vector, plus the overlap of the query's words with its own."""
+    scores = saved.songs @ q + LEXICAL_WEIGHT * saved.index.overlap(words(query))  # N
     n = min(n, len(scores))
     top = np.argpartition(-scores, n - 1)[:n] if n else np.zeros(0, np.int64)
     top = top[np.argsort(-scores[top], kind="stable")]
     vocabulary, tag_scores = saved.meta["vocabulary"], saved.tags @ q  # T
     found = []
     for i in top:
-        key, title, artist, album, path, tags = saved.meta["songs"][i]
+        key, title, artist, album, path, tags, _ = saved.meta["songs"][i]
         found.append(Found(key, title, artist, album, path, round(float(scores[i]), 4),
                            _why(query, tags, vocabulary, tag_scores)))
     return found

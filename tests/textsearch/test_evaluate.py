@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from musicrec_desktop.textsearch.evaluate import HeldOut, evaluate_alignment, jaccard, paired_retrieval, words
+from musicrec_desktop.textsearch.evaluate import HeldOut, evaluate_alignment, paired_retrieval
 
 
 def test_a_perfect_ranking_scores_one():
@@ -29,12 +29,6 @@ def test_ties_count_as_a_random_order():
     one = paired_retrieval(np.array([[0.5, 0.9, 0.5]]))
     assert one["recall@1"] == 0.0
     assert one["mrr"] == pytest.approx((1 / 2 + 1 / 3) / 2)
-
-
-def test_lexical_overlap_of_words():
-    assert words("Rock, hard-rock; 90s & Drum & Bass") == {"rock", "hard-rock", "90s", "&", "drum", "bass"}
-    overlap = jaccard([{"rock", "90s"}, set()], [{"rock"}, {"jazz"}, set()])
-    assert overlap.tolist() == [[0.5, 0.0, 0.0], [0.0, 0.0, 0.0]]
 
 
 def test_every_setting_method_and_direction_is_measured():
