@@ -52,27 +52,28 @@ def run_study(settings: Settings, dirs: DataDirs, scan: LibraryScan, *,
         raise TooLittleListening("listening history", "no song embeddings yet (run: musicrec embed)")
     recommenders = recommenders if recommenders is not None else every_taste()
     started = time.time()
-    with EmbeddingStore(dirs.embeddings_db) as store:
+    with EmbeddingStore(dirs.embeddings_db) as store:  # read, then closed while models learn
         in_use = store.chosen_model(settings.encoder)
         models = _backend_models(store, in_use)
         if not every_backend:
             models = {name: m for name, m in models.items() if m == in_use}
-        rows, splits, refused = [], {}, {}
-        for backend, model_id in models.items():
-            table = SongTable.from_store(scan.songs, store, model_id)
-            try:
-                splits[backend] = study.session_split(table, events, with_heard=with_heard)
-            except TooLittleListening as exc:
-                refused[backend] = exc.reason
-                continue
-            rows += study.study_recommenders(splits[backend], recommenders, settings, backend=backend,
-                                             progress=progress, cancel=cancel)
-        if not splits:
-            raise TooLittleListening("listening history", next(iter(refused.values())))
-        chosen = study.best_recommender(rows, in_use)
-        if cancel is not None:
-            cancel.check()  # a cancel during the last step keeps the previous choice
-        if chosen is not None and not with_heard:
+        tables = {backend: SongTable.from_store(scan.songs, store, m) for backend, m in models.items()}
+    rows, splits, refused = [], {}, {}
+    for backend, table in tables.items():
+        try:
+            splits[backend] = study.session_split(table, events, with_heard=with_heard)
+        except TooLittleListening as exc:
+            refused[backend] = exc.reason
+            continue
+        rows += study.study_recommenders(splits[backend], recommenders, settings, backend=backend,
+                                         progress=progress, cancel=cancel)
+    if not splits:
+        raise TooLittleListening("listening history", next(iter(refused.values())))
+    chosen = study.best_recommender(rows, in_use)
+    if cancel is not None:
+        cancel.check()  # a cancel during the last step keeps the previous choice
+    if chosen is not None and not with_heard:
+        with EmbeddingStore(dirs.embeddings_db) as store:
             store.set_auto_recommender(chosen.recommender)
     first = splits.get(_name_of(models, in_use)) or next(iter(splits.values()))
     result = {

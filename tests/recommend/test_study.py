@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 
 from musicrec_desktop.cli import main
+from musicrec_desktop.errors import Cancelled
 from musicrec_desktop.library.song import Song
 from musicrec_desktop.library.stored import store_library
 from musicrec_desktop.plugpoints import AUTO, RECOMMENDERS
+from musicrec_desktop.progress import CancelToken
 from musicrec_desktop.recommend.evaluate import TooLittleListening
 from musicrec_desktop.recommend.liked_songs import LikedSongsCentre
 from musicrec_desktop.recommend.popularity import ArtistPopularity
@@ -23,7 +25,7 @@ from musicrec_desktop.recommend.service import Recommender, decided_recommender,
 from musicrec_desktop.recommend.session_knn import SessionKnn
 from musicrec_desktop.recommend.shallow_net import ShallowConfig, ShallowNet
 from musicrec_desktop.recommend.study import session_split
-from musicrec_desktop.recommend.study_run import load_study, run_study
+from musicrec_desktop.recommend.study_run import load_study, run_study, study_path
 from musicrec_desktop.recommend.table import SongTable
 from musicrec_desktop.recommend.taste import TimedEvent, history_events, taste_class
 from musicrec_desktop.settings import Settings
@@ -256,3 +258,14 @@ def test_the_with_heard_variant_measures_and_changes_nothing(studied, studied_on
     assert printed["songs_to_find"] == "new and heard before" and printed["n_ranked"] == 120
     assert printed["csv"] == str(lib.ctx.dirs.reports / "study-with-heard.csv")
     assert load_study(lib.ctx.dirs) == kept and decided_recommender(lib.ctx.dirs) == result["chosen"]
+
+
+def test_a_cancelled_study_keeps_the_choice_and_the_table(studied, studied_only):
+    lib, result = studied
+    kept = study_path(lib.ctx.dirs).read_bytes()
+    cancel = CancelToken()
+    cancel.cancel()
+    with pytest.raises(Cancelled):
+        run_study(lib.ctx.settings, lib.ctx.dirs, lib.scan, cancel=cancel)
+    assert study_path(lib.ctx.dirs).read_bytes() == kept
+    assert decided_recommender(lib.ctx.dirs) == result["chosen"]
