@@ -81,9 +81,11 @@ class RatingReport:
     def summary(self) -> str:
         if self.fallback:
             return self.message
+        rows = {f"model, {name}": m for name, m in self.variants.items()} | self.baselines
+        if not rows:  # learnt with measure=False (evaluation, the study): nothing cross-validated
+            return f"rating model ({self.family}): {self.n_rated} rated songs; {self.message}"
         lines = [f"rating model ({self.family}): {self.n_rated} rated songs, {self.folds}-fold "
                  "cross-validation"]
-        rows = {f"model, {name}": m for name, m in self.variants.items()} | self.baselines
         width = max(map(len, rows)) + 1
         for name, m in rows.items():
             lines.append(f"  {name + ':':{width}s} {_fmt(name, m)}")

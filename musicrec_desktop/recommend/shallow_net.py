@@ -70,7 +70,10 @@ class ShallowNet:
             message = (f"{len(listened)} listening sessions, too few to learn from (at least "
                        f"{config.min_sessions}): scored by cosine to the mean of {len(heard)} heard songs")
         else:
-            weights, epochs, best = _fit(table, listened, config, progress or ignore_progress, cancel)
+            from musicrec_desktop.recommend.torch_parts import one_thread
+
+            with one_thread():  # batches too small to share; see one_thread
+                weights, epochs, best = _fit(table, listened, config, progress or ignore_progress, cancel)
             message = f"{len(listened)} listening sessions, {epochs} epochs, validation NDCG@10 {best:.3f}"
         return cls(weights, heard, table.model_id), TasteReport(cls.name, len(table), table.model_id, message)
 

@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 
 from musicrec_desktop.errors import NotReadyError
+from musicrec_desktop.library.song import Song
 from musicrec_desktop.recommend import rating, regressors, taste
 from musicrec_desktop.recommend.service import Recommender, train_recommender
 from musicrec_desktop.recommend.table import SongTable
+from musicrec_desktop.settings import Settings
 from musicrec_desktop.store.embeddings import EmbeddingStore
 
 from .conftest import build_library, replace_songs
@@ -196,3 +198,16 @@ def test_importing_the_recommendations_does_not_load_torch(module):
     code = f"import sys, {module}; assert 'torch' not in sys.modules, 'torch was imported'"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_model_learnt_without_measuring_summarises_in_one_line():
+    """The study learns every recommender with measure=False and shows each report's summary: a
+    rating model with nothing cross-validated said so instead of raising (max() of no rows)."""
+    rng = np.random.default_rng(0)
+    songs = [Song(key=f"k{i}", url=f"k{i}", path=None, rating=0.2 + 0.2 * (i % 5)) for i in range(40)]
+    vectors = rng.standard_normal((40, 8)).astype(np.float32)
+    table = SongTable("m", songs, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+    model, report = rating.RatingModel.learn(taste.TasteView(table), Settings(), measure=False)
+    assert not report.fallback and report.folds == 0
+    assert report.summary() == (f"rating model ({report.family}): 40 rated songs; not cross-validated; "
+                                "`musicrec train-classifier` measures it")
