@@ -28,10 +28,10 @@ from musicrec_desktop.textsearch.align import AlignConfig, AlignmentData, Projec
 from musicrec_desktop.textsearch.lexical import LEXICAL_WEIGHT, WordIndex, words
 from musicrec_desktop.textsearch.text_encoder import (
     DEFAULT_TEXT_ENCODER,
-    TextEncoder,
     TextEncoderMissing,
     open_text_encoder,
 )
+from musicrec_desktop.textsearch.text_vectors import cached_vectors, vectors_path
 from musicrec_desktop.textsearch.texts import SongTexts, library_texts, texts_fingerprint
 
 __all__ = ["AlignmentReport", "Found", "TextEncoderMissing", "alignment_fingerprint", "evaluation",
@@ -44,7 +44,7 @@ MIN_SONGS = 8  # fewer songs with vectors than this: nothing to learn from
 # the words the library has for a song count as much as what the audio says (README, Text search).
 OWN_TEXT_SHARE = 0.5
 WHY_TAGS = 2  # tags named in a result's "why"
-FORMAT = 3  # bump when the saved file's layout changes
+FORMAT = 4  # bump when the saved file's layout changes
 
 
 @dataclass(frozen=True)
@@ -127,15 +127,20 @@ def learn_alignment(settings: Settings, dirs: DataDirs, scan: LibraryScan, *,
         raise NotReadyError(f"text search needs at least {MIN_SONGS} songs with embeddings, "
                             f"there are {len(songs)}; run `musicrec embed` first")
     encoder = open_text_encoder(text_encoder)
-    data, vocabulary, song_tags = _embed_texts(encoder, songs, vectors, texts)
-    started = time.perf_counter()
     out = np.array([held_out(s.key) for s in songs])
     if out.all() or not out.any():  # a tiny library: hold out one song in five by position
         out = np.arange(len(songs)) % 5 == 0
+    test = [i for i in np.flatnonzero(out) if texts[songs[i].key].tags]  # no tags: no query
+    test_texts = [texts[songs[i].key] for i in test]
+    every_text = [_description(s, texts) for s in songs] + [t for s in songs for t in texts[s.key].tags]
+    every_text += [t.tag_text for t in test_texts] + [_names(t) for t in test_texts]
+    vector_of = cached_vectors(encoder, every_text, vectors_path(dirs.models, text_encoder),
+                               progress=progress, cancel=cancel)
+    data, vocabulary, song_tags = _alignment_data(songs, vectors, texts, vector_of)
+    started = time.perf_counter()
     train = np.flatnonzero(~out)
     projection, _ = learn_projection(_rows(data, train), progress=progress, cancel=cancel)
-    test = [i for i in np.flatnonzero(out) if song_tags[i]]  # songs with no tags give no query
-    figures = _evaluate(encoder, projection, data, test, [texts[songs[i].key] for i in test])
+    figures = _evaluate(projection, data, test, test_texts, vector_of)
     projection, losses = learn_projection(data, progress=progress, cancel=cancel)
     train_s = time.perf_counter() - started
     if cancel is not None:
@@ -148,20 +153,27 @@ def learn_alignment(settings: Settings, dirs: DataDirs, scan: LibraryScan, *,
     return report
 
 
-def _embed_texts(encoder: TextEncoder, songs: list[Song], vectors: np.ndarray,
-                 texts: dict[str, SongTexts]) -> tuple[AlignmentData, list[str], list[list[int]]]:
-    """The alignment's data, every distinct tag (the vocabulary), each song's tags as rows of it."""
+def _description(song: Song, texts: dict[str, SongTexts]) -> str:
+    return texts[song.key].description or song.display_name
+
+
+def _names(texts: SongTexts) -> str:
+    return texts.names or "a song"  # what stands for a song with no name at all
+
+
+def _alignment_data(songs: list[Song], vectors: np.ndarray, texts: dict[str, SongTexts],
+                    vector_of: dict[str, np.ndarray]) -> tuple[AlignmentData, list[str], list[list[int]]]:
+    """The alignment's data, every distinct tag (the vocabulary), each song's tags as rows of it.
+    ``vector_of``: text -> its text vector, for every text of these songs."""
     vocabulary = sorted({t for s in songs for t in texts[s.key].tags})
     row = {t: i for i, t in enumerate(vocabulary)}
     song_tags = [[row[t] for t in texts[s.key].tags] for s in songs]
-    descriptions = [texts[s.key].description or s.display_name for s in songs]
-    distinct = sorted(set(descriptions))
-    ids = {d: i for i, d in enumerate(distinct)}
-    description_vectors = encoder.embed(distinct)
-    tag_vectors = encoder.embed(vocabulary) if vocabulary else np.zeros((0, encoder.dimension), np.float32)
-    description_ids = np.array([ids[d] for d in descriptions], np.int64)
-    data = AlignmentData(vectors, description_vectors[description_ids], description_ids, tag_vectors,
-                         song_tags)
+    descriptions = [_description(s, texts) for s in songs]
+    ids = {d: i for i, d in enumerate(sorted(set(descriptions)))}
+    dimension = len(next(iter(vector_of.values())))
+    tag_vectors = np.array([vector_of[t] for t in vocabulary], np.float32).reshape(-1, dimension)
+    data = AlignmentData(vectors, np.stack([vector_of[d] for d in descriptions]),
+                         np.array([ids[d] for d in descriptions], np.int64), tag_vectors, song_tags)
     return data, vocabulary, song_tags
 
 
@@ -177,15 +189,15 @@ def _search_vectors(projection: Projection, songs: np.ndarray, words: np.ndarray
     return mixed / np.maximum(np.linalg.norm(mixed, axis=1, keepdims=True), 1e-12)
 
 
-def _evaluate(encoder: TextEncoder, projection: Projection, data: AlignmentData, test: list[int],
-              texts: list[SongTexts]) -> dict:
+def _evaluate(projection: Projection, data: AlignmentData, test: list[int], texts: list[SongTexts],
+              vector_of: dict[str, np.ndarray]) -> dict:
     """The evaluation's figures on the held-out songs ``test`` (rows of ``data``) with tags."""
     if len(test) < 2:
         return {}
     held = _rows(data, np.asarray(test))
-    names = encoder.embed([t.names or "a song" for t in texts])  # "a song": a name-less one
+    names = np.stack([vector_of[_names(t)] for t in texts])
     figures = evaluate.evaluate_alignment(evaluate.HeldOut(
-        queries=encoder.embed([t.tag_text for t in texts]),
+        queries=np.stack([vector_of[t.tag_text] for t in texts]),
         audio=projection.project(held.songs),
         search_hidden=_search_vectors(projection, held.songs, names),
         search_known=_search_vectors(projection, held.songs, held.descriptions),
@@ -213,8 +225,9 @@ def _save(dirs: DataDirs, text_encoder: str, report: AlignmentReport, projection
                        sorted(words(texts[s.key].description))]
                       for s, tags in zip(songs, song_tags, strict=True)]}
     with atomic_write(alignment_path(dirs)) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, meta=np.array(json.dumps(meta)), songs=search_vectors.astype(np.float16),
-                 tags=tag_vectors, weight=projection.weight, bias=projection.bias)
+        np.savez(fh, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
+                 songs=search_vectors.astype(np.float16), tags=tag_vectors, weight=projection.weight,
+                 bias=projection.bias)
 
 
 def _title(song: Song) -> str:
@@ -244,7 +257,7 @@ def _load(dirs: DataDirs) -> _Saved:
     if saved is None or saved.mtime != mtime:
         try:
             with np.load(path) as npz:
-                meta = json.loads(str(npz["meta"]))
+                meta = json.loads(npz["meta"].tobytes())
                 songs, tags = npz["songs"].astype(np.float32), npz["tags"]
         except (OSError, ValueError, KeyError) as exc:
             raise ModelError(f"{path}: the text alignment cannot be read ({exc}); "

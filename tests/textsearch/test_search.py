@@ -7,12 +7,14 @@ import contextlib
 import sqlite3
 import sys
 
+import numpy as np
 import pytest
 
 from musicrec_desktop.errors import NotReadyError
 from musicrec_desktop.store.embeddings import EmbeddingStore
 from musicrec_desktop.textsearch import service, text_encoder
 from musicrec_desktop.textsearch.service import alignment_fingerprint, evaluation, learn_alignment, search
+from musicrec_desktop.textsearch.text_vectors import vectors_path
 from musicrec_desktop.textsearch.texts import library_texts
 from tests.textsearch.conftest import DIM, PER_GENRE, TaggedLibrary, write_library
 
@@ -107,3 +109,25 @@ def test_an_untitled_song_is_found_under_its_file_name(tmp_path):
     learn_alignment(library.settings, library.dirs, library.scan())
     titles = {f.title for f in search(library.settings, library.dirs, "classical", n=PER_GENRE)}
     assert "0-0" in titles and "" not in titles
+
+
+def test_learning_again_embeds_only_the_words_that_changed(tmp_path, monkeypatch):
+    library = write_library(tmp_path)
+    learn_alignment(library.settings, library.dirs, library.scan())
+    kept = vectors_path(library.dirs.models, "minilm")
+    first = np.load(kept)["ids"].shape[0]
+    with contextlib.closing(sqlite3.connect(library.database)) as db, db:
+        db.execute("UPDATE songs SET title = 'Renamed' WHERE title = 'Track 00'")
+    embedded: list[str] = []
+    encoder = text_encoder.open_text_encoder()
+    embed = encoder.embed
+
+    def counted(texts):  # the real encoder, its texts counted
+        embedded.extend(texts)
+        return embed(texts)
+
+    monkeypatch.setattr(encoder, "embed", counted)
+    learn_alignment(library.settings, library.dirs, library.scan())
+    # the renamed song's description and, were it held out, its names: nothing else
+    assert embedded and all("Renamed" in t for t in embedded)
+    assert np.load(kept)["ids"].shape[0] == first  # the old description was dropped
