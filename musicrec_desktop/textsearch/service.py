@@ -20,6 +20,7 @@ from musicrec_desktop.errors import ModelError, NotReadyError
 from musicrec_desktop.files import atomic_write
 from musicrec_desktop.library.song import LibraryScan, Song
 from musicrec_desktop.paths import DataDirs
+from musicrec_desktop.plugpoints import ENCODER_BACKENDS
 from musicrec_desktop.progress import CancelToken, ProgressCallback, ignore_progress
 from musicrec_desktop.settings import Settings
 from musicrec_desktop.store.embeddings import EmbeddingStore
@@ -92,12 +93,23 @@ def _inputs(settings: Settings, dirs: DataDirs, scan: LibraryScan
     with EmbeddingStore(dirs.embeddings_db) as store:
         model_id = store.chosen_model(settings.encoder)
         keys, vectors = store.load(model_id, [s.key for s in scan.songs])
-        tag_scores = store.load_extras(model_id, "tags")
-        genre_scores = store.load_extras(model_id, "genres")
+        tag_scores = _extras(store, model_id, "tags")
+        genre_scores = _extras(store, model_id, "genres")
     by_key = scan.by_key()
     songs = [by_key[k] for k in keys]
     return model_id, songs, vectors, library_texts(songs, tag_scores, genre_scores,
                                                    settings.genre_categories)
+
+
+def _extras(store: EmbeddingStore, model_id: str, name: str) -> dict[str, np.ndarray]:
+    """The songs' extra output ``name`` ("tags": MusiCNN's, "genres": the genre head's) of the
+    chosen model, else of the current model of any backend that has it: words about a song are
+    worth having whichever backend's vectors are aligned."""
+    for model in [model_id, *(store.current_model(b) for b in ENCODER_BACKENDS)]:
+        found = store.load_extras(model, name) if model else {}
+        if found:
+            return found
+    return {}
 
 
 def alignment_fingerprint(settings: Settings, dirs: DataDirs, scan: LibraryScan) -> str:

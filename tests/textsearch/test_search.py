@@ -4,6 +4,7 @@ carry, read the evaluation; what the stage's fingerprint follows; the errors a p
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sqlite3
 import sys
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from musicrec_desktop.errors import NotReadyError
+from musicrec_desktop.musicnn.tags import MSD_TAGS
 from musicrec_desktop.store.embeddings import EmbeddingStore
 from musicrec_desktop.textsearch import service, text_encoder
 from musicrec_desktop.textsearch.service import alignment_fingerprint, evaluation, learn_alignment, search
@@ -131,3 +133,23 @@ def test_learning_again_embeds_only_the_words_that_changed(tmp_path, monkeypatch
     # the renamed song's description and, were it held out, its names: nothing else
     assert embedded and all("Renamed" in t for t in embedded)
     assert np.load(kept)["ids"].shape[0] == first  # the old description was dropped
+
+
+def test_musicnn_tags_are_words_of_the_songs_whichever_vectors_are_aligned(tmp_path):
+    library = write_library(tmp_path)
+    settings = dataclasses.replace(library.settings, encoder="moco")  # the test encoder's vectors
+    before = alignment_fingerprint(settings, library.dirs, library.scan())
+    classical = [s.key for s in library.scan().songs if s.genre == "Classical"]
+    instrumental = np.zeros(len(MSD_TAGS), np.float32)
+    instrumental[MSD_TAGS.index("instrumental")] = 0.9
+    with EmbeddingStore(library.dirs.embeddings_db) as store:
+        store.register_model("musicnn-test", 4)
+        store.put("musicnn-test", [(k, np.ones(4, np.float32)) for k in classical])
+        store.put_extras("musicnn-test", "tags", [(k, instrumental) for k in classical])
+        store.set_current("musicnn-test", "musicnn")
+    assert alignment_fingerprint(settings, library.dirs, library.scan()) != before
+    report = learn_alignment(settings, library.dirs, library.scan())
+    assert report.embedding_model == "test-encoder-v1"
+    found = search(settings, library.dirs, "instrumental", n=PER_GENRE)
+    assert {f.key for f in found} == set(classical)
+    assert all(f.why == 'tagged "instrumental"' for f in found)
