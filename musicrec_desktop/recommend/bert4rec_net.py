@@ -111,6 +111,7 @@ def _fit(table: SongTable, listened: list[list[str]], config: Bert4RecConfig, de
     train, validation = _windows(rows[:-n_val], config.max_length), rows[-n_val:]
     n = len(table)
     sequences = _padded(train, config.max_length, n + 1)  # S x L on the CPU
+    lengths = torch.tensor([len(window) for window in train])  # S
     net = Bert4RecNet(table.vectors.shape[1], n, config, generator).to(device)
     if device.type != "cpu":  # dropout masks are drawn where the activations are
         net.generator = torch.Generator(device=device).manual_seed(config.seed)
@@ -123,11 +124,13 @@ def _fit(table: SongTable, listened: list[list[str]], config: Bert4RecConfig, de
     for epoch in range(1, config.max_epochs + 1):
         net.train()
         total = 0.0
-        for batch in torch.randperm(len(sequences), generator=generator).split(config.batch):
+        for batch in _batches(lengths, config.batch, generator):
             if cancel is not None:
                 cancel.check()
-            tokens, masked = _masked(sequences[batch], config.mask_share, n, generator)
-            targets = sequences[batch][masked].to(device)  # M song rows
+            # the songs are at the right end: the batch's longest sequence sets its width
+            part = sequences[batch][:, -int(lengths[batch].max()):]  # B x L'
+            tokens, masked = _masked(part, config.mask_share, n, generator)
+            targets = part[masked].to(device)  # M song rows
             tokens, masked = tokens.to(device), masked.to(device)
             songs = net.songs(vectors)  # N x H
             hidden = net(tokens, songs)[masked]  # M x H
@@ -172,6 +175,16 @@ def next_song_scores(net: Bert4RecNet, vectors: np.ndarray, recent: list[int], b
 def _windows(sessions: list[list[int]], length: int) -> list[list[int]]:
     """Sessions cut into consecutive pieces of at most ``length`` songs."""
     return [session[i:i + length] for session in sessions for i in range(0, len(session), length)]
+
+
+def _batches(lengths: torch.Tensor, size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """The sequences' indices in batches of ``size`` of similar length (sorted by length, in
+    random order among equals), the batches in random order: a batch of short sessions is not
+    padded to the longest window of all (sessions of a dozen songs in windows of 50)."""
+    order = torch.randperm(len(lengths), generator=generator)
+    order = order[torch.argsort(lengths[order], stable=True)]
+    batches = list(order.split(size))
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator)]
 
 
 def _padded(sequences: list[list[int]], length: int, padding: int) -> torch.Tensor:
