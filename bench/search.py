@@ -81,8 +81,14 @@ def text_encoder_time(names: list[str], repeats: int) -> None:
             start = time.perf_counter()
             encoder.embed([QUERIES[i % len(QUERIES)]])
             times.append(time.perf_counter() - start)
+        descriptions = [f"rock, guitar, {1960 + i % 60}s; Song {i} by Artist {i % 97}, from Album "
+                        f"{i % 31}, {1960 + i % 60}" for i in range(512)]
+        start = time.perf_counter()
+        encoder.embed(descriptions)
+        rate = len(descriptions) / (time.perf_counter() - start)
         print(f"text encoder {name} ({encoder.name}): load {loaded:.1f} s, one query median "
-              f"{1000 * statistics.median(times):.1f} ms, min {1000 * min(times):.1f} ms")
+              f"{1000 * statistics.median(times):.1f} ms, min {1000 * min(times):.1f} ms; "
+              f"{rate:.0f} song descriptions a second")
 
 
 def training_time(songs: int) -> None:
