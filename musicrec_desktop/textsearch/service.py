@@ -70,7 +70,7 @@ class AlignmentReport:
     n_songs: int  # songs with vectors and texts, all used for the saved alignment
     n_held_out: int  # songs kept out of the first learning, for the evaluation
     train_s: float  # seconds spent learning (both fits)
-    evaluation: dict = field(default_factory=dict)  # "<method> <direction>" -> figures
+    evaluation: dict = field(default_factory=dict)  # evaluate.evaluate_alignment's, and "songs"
     temperature: float = 0.0  # the learnt one
     message: str = ""
 
@@ -153,7 +153,7 @@ def learn_alignment(settings: Settings, dirs: DataDirs, scan: LibraryScan, *,
     train = np.flatnonzero(~out)
     projection, _ = learn_projection(_rows(data, train), progress=progress, cancel=cancel)
     figures = _evaluate(projection, data, test, test_texts, vector_of)
-    projection, losses = learn_projection(data, progress=progress, cancel=cancel)
+    projection, _ = learn_projection(data, progress=progress, cancel=cancel)
     train_s = time.perf_counter() - started
     if cancel is not None:
         cancel.check()  # a cancel during the last step keeps the previous alignment
@@ -312,8 +312,10 @@ def ranked(saved: _Saved, q: np.ndarray, query: str, n: int) -> list[Found]:
 
 
 def _why(query: str, tags: list[int], vocabulary: list[str], tag_scores: np.ndarray) -> str:
-    """'tagged "rock"' when the query names one of its tags, else the tags nearest the query."""
-    named = [vocabulary[t] for t in tags if vocabulary[t] in query.lower()]
+    """'tagged "rock"' when the query names one of its tags (all of the tag's words), else the
+    tags nearest the query."""
+    asked = words(query)
+    named = [vocabulary[t] for t in tags if (tag := words(vocabulary[t])) and tag <= asked]
     if named:
         return "tagged " + ", ".join(f'"{t}"' for t in named)
     if not tags:
@@ -324,6 +326,7 @@ def _why(query: str, tags: list[int], vocabulary: list[str], tag_scores: np.ndar
 
 def evaluation(settings: Settings, dirs: DataDirs) -> dict:
     """The evaluation figures saved with the alignment (``musicrec search --evaluate``, the model
-    report): {"songs": held-out songs queried, "<method> <direction>": {"recall@1", ..., "mrr"}};
+    report): {"songs": held-out songs queried, "<setting>: <method> <direction>": {"recall@1",
+    ..., "mrr"}} (``evaluate.evaluate_alignment``);
     ``NotReadyError`` when nothing is aligned yet."""
     return dict(_load(dirs).meta["report"]["evaluation"])
