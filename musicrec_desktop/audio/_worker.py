@@ -69,36 +69,20 @@ def cache_song(job: SongJob) -> SongResult:
     import numpy as np
 
     from musicrec_desktop.audio.chunks import MIN_CHUNK_SECONDS, plan_chunks
-    from musicrec_desktop.audio.decode import AudioReader, SongSkipped, SpanError
+    from musicrec_desktop.audio.decode import SongSkipped, read_planned
     from musicrec_desktop.constants import SAMPLE_RATE
 
-    chunks: list[np.ndarray] = []
-    starts: list[float] = []
     try:
-        with AudioReader(Path(job.path)) as reader:
-            end = reader.info.duration_s
-            if job.length_s:
-                end = min(end, job.beginning_s + job.length_s)
-            spans = plan_chunks(job.beginning_s, end)
-            if not spans:
-                code = "too_short" if job.beginning_s < reader.info.duration_s else "truncated"
-                return SongResult(job.song_key, reason=code, detail=f"{end - job.beginning_s:.1f} s of audio")
-            last_error = ""
-            for span in spans:
-                try:
-                    audio = reader.read(span)
-                except SpanError as exc:
-                    last_error = exc.reason
-                    continue
-                if len(audio) >= MIN_CHUNK_SECONDS * SAMPLE_RATE:
-                    chunks.append(audio)
-                    starts.append(round(span.start_s, 3))
+        read, last_error = read_planned(Path(job.path), job.beginning_s, job.length_s, plan_chunks)
     except SongSkipped as exc:
         return SongResult(job.song_key, reason=exc.code, detail=exc.detail)
     # Decoders raise many kinds of errors on damaged files; one bad file must not stop the build.
     except Exception as exc:
         log.debug("decoding %s failed", job.path, exc_info=True)
         return SongResult(job.song_key, reason="decode_error", detail=f"{type(exc).__name__}: {exc}"[:300])
+    kept = [(span, audio) for span, audio in read if len(audio) >= MIN_CHUNK_SECONDS * SAMPLE_RATE]
+    chunks: list[np.ndarray] = [audio for _, audio in kept]
+    starts = [round(span.start_s, 3) for span, _ in kept]
     if not chunks:
         return SongResult(job.song_key, reason="decode_error", detail=last_error or "no audio decoded")
     return _write(job, chunks, starts)

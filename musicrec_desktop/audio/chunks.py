@@ -11,6 +11,7 @@ The rule, in song time (a CUE track's own span within its file):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 from musicrec_desktop.constants import (
@@ -29,6 +30,10 @@ LAYOUT_VERSION = 1
 class ChunkSpan(NamedTuple):
     start_s: float  # offset into the file, seconds
     length_s: float
+
+
+# What part of a song something listens to: (begin_s, end_s) of the song -> spans, in file time.
+Plan = Callable[[float, float], list[ChunkSpan]]
 
 
 def plan_chunks(begin_s: float, end_s: float) -> list[ChunkSpan]:

@@ -20,7 +20,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from musicrec_desktop.audio.chunks import ChunkSpan
+from musicrec_desktop.audio.chunks import ChunkSpan, Plan
 from musicrec_desktop.constants import SAMPLE_RATE
 from musicrec_desktop.errors import AudioError
 
@@ -139,6 +139,29 @@ class AudioReader:
     def read(self, span: ChunkSpan) -> np.ndarray:
         """The span as 16 kHz stereo: (n, 2) float32 in [-1, 1]."""
         return resample(to_stereo(self.read_native(span)), self.info.samplerate)
+
+
+def read_planned(path: Path, beginning_s: float, length_s: float | None,
+                 plan: Plan) -> tuple[list[tuple[ChunkSpan, np.ndarray]], str]:
+    """The spans ``plan`` picks from the song ``[beginning_s, beginning_s + length_s)`` of its file
+    (to the file's end when ``length_s`` is None or 0), each as 16 kHz stereo, with the reason the
+    last unreadable span gave ("" when none). ``SongSkipped`` when the file cannot be read or the
+    plan picks nothing (``too_short``, or ``truncated`` when the song starts past the file's end)."""
+    with AudioReader(path) as reader:
+        end = reader.info.duration_s
+        if length_s:
+            end = min(end, beginning_s + length_s)
+        spans = plan(beginning_s, end)
+        if not spans:
+            code = "too_short" if beginning_s < reader.info.duration_s else "truncated"
+            raise SongSkipped(path, code, f"{end - beginning_s:.1f} s of audio")
+        read, last_error = [], ""
+        for span in spans:
+            try:
+                read.append((span, reader.read(span)))
+            except SpanError as exc:
+                last_error = exc.reason
+    return read, last_error
 
 
 def _without_ffmpeg(path: Path) -> SongSkipped:

@@ -12,18 +12,16 @@ with the reason, and is reported, never raised.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from torch.utils.data import Dataset
 
-from musicrec_desktop.audio.chunks import ChunkSpan, plan_chunks
-from musicrec_desktop.audio.decode import AudioReader, SongSkipped, SpanError
+from musicrec_desktop.audio.chunks import Plan, plan_chunks
+from musicrec_desktop.audio.decode import SongSkipped, read_planned
 from musicrec_desktop.library.song import Song
-
-Plan = Callable[[float, float], list[ChunkSpan]]  # (begin_s, end_s) of the song -> spans, file time
 
 
 @dataclass(frozen=True)
@@ -56,27 +54,13 @@ def listening_plan(backend: object) -> Plan:
 def hear(song: SongFile, plan: Plan) -> list[np.ndarray] | Unheard:
     """The song's planned spans as (n,) float32 mono 16 kHz waves, or why there are none."""
     try:
-        with AudioReader(Path(song.path)) as reader:
-            end = reader.info.duration_s
-            if song.length_s:
-                end = min(end, song.beginning_s + song.length_s)
-            spans = plan(song.beginning_s, end)
-            if not spans:
-                return Unheard("too_short", f"{end - song.beginning_s:.1f} s of audio")
-            waves, last_error = [], ""
-            for span in spans:
-                try:
-                    audio = reader.read(span)
-                except SpanError as exc:
-                    last_error = exc.reason
-                    continue
-                if len(audio):
-                    waves.append(audio.mean(axis=1, dtype=np.float32))
+        read, last_error = read_planned(Path(song.path), song.beginning_s, song.length_s, plan)
     except SongSkipped as exc:
         return Unheard(exc.code, exc.detail)
     # Decoders raise many kinds of errors on damaged files; one bad file must not stop the run.
     except Exception as exc:  # noqa: BLE001
         return Unheard("decode_error", f"{type(exc).__name__}: {exc}"[:300])
+    waves = [audio.mean(axis=1, dtype=np.float32) for _, audio in read if len(audio)]
     return waves if waves else Unheard("decode_error", last_error or "no audio decoded")
 
 
