@@ -305,19 +305,24 @@ def ranked(saved: _Saved, q: np.ndarray, query: str, n: int) -> list[Found]:
     vocabulary, tag_scores = saved.meta["vocabulary"], saved.tags @ q  # T
     found = []
     for i in top:
-        key, title, artist, album, path, tags, _ = saved.meta["songs"][i]
+        key, title, artist, album, path, tags, song_words = saved.meta["songs"][i]
         found.append(Found(key, title, artist, album, path, round(float(scores[i]), 4),
-                           _why(query, tags, vocabulary, tag_scores)))
+                           _why(query, tags, song_words, vocabulary, tag_scores)))
     return found
 
 
-def _why(query: str, tags: list[int], vocabulary: list[str], tag_scores: np.ndarray) -> str:
-    """'tagged "rock"' when the query names one of its tags (all of the tag's words), else the
-    tags nearest the query."""
+def _why(query: str, tags: list[int], song_words: list[str], vocabulary: list[str],
+         tag_scores: np.ndarray) -> str:
+    """'tagged "rock"' when the query names one of its tags (all of the tag's words); 'its name
+    has "storm"' when it names a word of its title, artist or album; else the tags nearest the
+    query."""
     asked = words(query)
     named = [vocabulary[t] for t in tags if (tag := words(vocabulary[t])) and tag <= asked]
     if named:
         return "tagged " + ", ".join(f'"{t}"' for t in named)
+    in_name = sorted(asked.intersection(song_words).difference(*(words(vocabulary[t]) for t in tags)))
+    if in_name:
+        return "its name has " + ", ".join(f'"{w}"' for w in in_name)
     if not tags:
         return f'matches "{query}" (its sound and its name; it has no tags)'
     nearest = sorted(tags, key=lambda t: -tag_scores[t])[:WHY_TAGS]

@@ -54,6 +54,8 @@ def test_a_query_naming_a_tag_finds_its_songs_and_says_so(aligned):
     found = search(library.settings, library.dirs, "heavy metal", n=3)
     assert {library.genre_of(f.key) for f in found} == {"Heavy Metal"}
     assert found[0].why == 'tagged "heavy metal"'
+    by_name = search(library.settings, library.dirs, "Band C", n=1)[0]
+    assert by_name.artist == "Band C" and by_name.why == 'its name has "band", "c"'
     # a tag is named by all its words, not by a longer word that holds it
     assert all(f.why.startswith('matches "jazzy"') for f in search(library.settings, library.dirs, "jazzy"))
     assert len(search(library.settings, library.dirs, "music", n=100)) == len(library.scan().songs)
