@@ -98,7 +98,7 @@ def learn_projection(data: AlignmentData, config: AlignConfig = AlignConfig(), *
                 optimiser.step()
                 losses[stage] = loss.item()
                 done += 1
-            progress(meter.report("align", done, f"learning the text alignment ({stage})",
+            progress(meter.report("textsearch", done, f"learning the text alignment ({stage})",
                                   loss=losses.get(stage, float("nan"))))
     scale = float(logit_scale.detach().clamp(max=math.log(config.max_logit_scale)).exp())
     projection = Projection(layer.weight.detach().T.contiguous().numpy().copy(),

@@ -43,7 +43,7 @@ def cached_vectors(encoder: TextEncoder, texts: Iterable[str], path: Path, *,
             cancel.check()
         chunk = missing[start:start + CHUNK]
         found.update(zip(chunk, encoder.embed(chunk), strict=True))
-        progress(meter.report("align", start + len(chunk), "embedding the songs' words"))
+        progress(meter.report("textsearch", start + len(chunk), "embedding the songs' words"))
     if missing or len(known) != len(wanted):
         _write(path, found)
     return found
