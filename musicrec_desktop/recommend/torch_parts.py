@@ -29,6 +29,21 @@ def linear(inputs: int, outputs: int, generator: torch.Generator, bias: bool = T
     return layer
 
 
+class Residual(torch.nn.Module):
+    """x + W·relu(V·x + b) (M x D -> M x D, V: hidden x D), W zero at the start: the identity
+    until it learns, so a net over frozen vectors starts as the cosine of the vectors themselves."""
+
+    def __init__(self, dimension: int, hidden: int, generator: torch.Generator) -> None:
+        super().__init__()
+        self.inner = linear(dimension, hidden, generator)
+        self.outer = linear(hidden, dimension, generator, bias=False)
+        with torch.no_grad():
+            self.outer.weight.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.outer(torch.relu(self.inner(x)))
+
+
 def dropout(x: torch.Tensor, p: float, generator: torch.Generator, training: bool) -> torch.Tensor:
     """Inverted dropout (as ``torch.nn.functional.dropout``) with the mask drawn from
     ``generator``, which must live on ``x``'s device."""

@@ -92,7 +92,8 @@ def test_beats_popularity_on_the_rest_of_new_sessions(trained):
     print(f"HitRate@10 over {len(later)} new sessions: shallow {shallow['mean']:.3f} "
           f"[{shallow['low']:.3f}, {shallow['high']:.3f}], popularity {popular['mean']:.3f} "
           f"[{popular['low']:.3f}, {popular['high']:.3f}]")
-    # measured: shallow 0.867 [0.778, 0.955], popularity 0.383 [0.257, 0.510], session KNN 0.717
+    # measured: shallow 0.917 [0.845, 0.989] (0.867 with Linear + ReLU towers stopped on the next
+    # songs), popularity 0.383 [0.257, 0.510], session KNN 0.717
     assert shallow["mean"] > 0.8 and shallow["low"] > popular["high"]
 
 
@@ -101,7 +102,8 @@ def test_long_term_profile_leaves_out_heard_songs_and_survives_saving(trained, t
     scores = model.predict(table)
     heard = {table.row(k) for k in model.heard_keys}
     assert len(heard) > 100 and all(scores[r] == 0 for r in heard)
-    assert all(0.5 <= scores[r] <= 1 for r in range(len(table)) if r not in heard)
+    # the residual towers' outputs may point anywhere (a ReLU tower's were never negative: 0.5 up)
+    assert all(0 < scores[r] <= 1 for r in range(len(table)) if r not in heard)
     save(tmp_path / "s.pt", model, report, "fp")
     loaded, _, _ = load(tmp_path / "s.pt")
     assert taste_class("shallow") is ShallowNet
@@ -144,13 +146,27 @@ def test_learning_repeats_itself_and_leaves_the_global_random_state_alone():
     """Its own generator, not torch.manual_seed: another model training in the process keeps its
     random state, and the same seed gives the same net whatever ran before."""
     _, view, _ = _world()
-    config = ShallowConfig(max_epochs=2)
+    config = ShallowConfig(max_epochs=10)  # enough to beat its start (else no weights to compare)
     torch.manual_seed(123)
     before = torch.get_rng_state()
     first, _ = ShallowNet.learn(view, Settings(), config=config)
     assert torch.equal(torch.get_rng_state(), before)
     torch.manual_seed(7)  # another global state: the net must not depend on it
     second, _ = ShallowNet.learn(view, Settings(), config=config)
-    assert first.weights.keys() == second.weights.keys()
+    assert first.weights is not None and first.weights.keys() == second.weights.keys()
     for name, value in first.weights.items():
         np.testing.assert_array_equal(value, second.weights[name], err_msg=name)
+
+
+def test_before_it_learns_the_net_is_the_session_knn():
+    """The residual towers start as the identity: a net that never beat its start on the held-out
+    sessions ranks as the cosine to the session's mean (a Linear + ReLU start did not)."""
+    table, view, later = _world()
+    model, report = ShallowNet.learn(view, Settings(), config=ShallowConfig(max_epochs=0))
+    assert model.weights is None and "kept epoch 0 (0: the KNN)" in report.message
+    session = later[0][:3]
+    scores = model.for_session(session, table).predict(table)
+    rows = sorted({table.row(e.key) for e in session})
+    expected = (1 + table.cosine_to_centre(rows)) / 2
+    expected[rows] = 0.0
+    np.testing.assert_allclose(scores, expected, atol=1e-6)
