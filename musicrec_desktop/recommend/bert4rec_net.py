@@ -8,7 +8,6 @@ are padded on the left, so the last song (or the mask after it) is always at the
 from __future__ import annotations
 
 import contextlib
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +18,7 @@ from musicrec_desktop.model.device import resolve_device
 from musicrec_desktop.progress import CancelToken, Progress, ProgressCallback
 from musicrec_desktop.recommend import torch_parts
 from musicrec_desktop.recommend.bert4rec import Bert4RecConfig
-from musicrec_desktop.recommend.metrics import ndcg_at_k
+from musicrec_desktop.recommend.listening import HeldOut, beats_the_start, held_out, held_out_ndcgs
 from musicrec_desktop.recommend.table import SongTable
 
 
@@ -50,7 +49,10 @@ class Block(nn.Module):
 
 
 class Bert4RecNet(nn.Module):
-    """The bidirectional encoder over song sequences, with the output head tied to the tokens."""
+    """The bidirectional encoder over song sequences. The output head is tied to the frozen song
+    vectors: a masked position asks for the direction of the mean vector of the sequence's songs
+    plus a learnt correction of its hidden state (zero at the start), so the untrained net ranks
+    as the session KNN and learns only what improves on it."""
 
     def __init__(self, dimension: int, n_songs: int, config: Bert4RecConfig,
                  generator: torch.Generator) -> None:
@@ -62,6 +64,10 @@ class Bert4RecNet(nn.Module):
         self.positions = nn.Parameter(0.02 * torch.randn(config.max_length, h, generator=generator))
         self.blocks = nn.ModuleList(Block(config, generator) for _ in range(config.layers))
         self.norm = nn.LayerNorm(h)
+        self.correction = torch_parts.linear(h, dimension, generator, bias=False)  # hidden -> query
+        with torch.no_grad():
+            self.correction.weight.zero_()
+        self.sharpness = nn.Parameter(torch.tensor(config.sharpness))  # the cosine's scale in the softmax
         self.song_bias = nn.Parameter(torch.zeros(n_songs))
         # the generator of the dropout masks; replaced by one on the GPU when the net moves there
         self.generator = generator
@@ -80,23 +86,37 @@ class Bert4RecNet(nn.Module):
             x = block(x, attend, self.generator)
         return self.norm(x)
 
-    def scores(self, hidden: torch.Tensor, songs: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        """hidden: M x H, songs: C x H, bias: C -> M x C (the tied output head)."""
-        return hidden @ songs.T + bias
+    def queries(self, hidden: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+        """hidden: M x H, centres: M x D (``centres``) -> M x D, what a masked position asks for."""
+        return centres + self.correction(hidden)
+
+    def scores(self, queries: torch.Tensor, vectors: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """queries: M x D, vectors: C x D frozen, bias: C -> M x C (the head tied to the vectors)."""
+        return self.sharpness * (queries @ vectors.T) + bias
+
+
+def centres(tokens: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+    """tokens: B x L (rows, mask N, padding N + 1), vectors: N x D -> B x D, the unit direction
+    of the mean vector of each sequence's songs (zero without one): the session KNN's query."""
+    padded = torch.cat([vectors, vectors.new_zeros(2, vectors.shape[1])])  # (N + 2) x D
+    summed = padded[tokens].sum(dim=1)  # B x D
+    return summed / (summed.norm(dim=1, keepdim=True) + 1e-12)
 
 
 @dataclass
 class Fit:
-    weights: dict[str, np.ndarray]  # the best epoch's state_dict as numpy (song_bias among them)
+    weights: dict[str, np.ndarray]  # the kept epoch's state_dict as numpy (song_bias among them)
     epochs: int
-    best: float  # its validation NDCG@10
+    kept: int  # the epoch kept: 0 is the start, the session KNN
+    best: float  # its held-out NDCG@10
     device: str
 
 
 def fit(table: SongTable, listened: list[list[str]], config: Bert4RecConfig, device_setting: str,
         progress: ProgressCallback, cancel: CancelToken | None) -> Fit:
     """Trains on all but the latest ``validation_fraction`` of the sessions (``listened``: song
-    keys, oldest session first) and keeps the epoch best at next-song NDCG@10 on those."""
+    keys, oldest session first) and keeps the epoch best on those asked as the study asks
+    (``listening.held_out``) when it beats the start beyond chance, else the start."""
     device = resolve_device(device_setting)
     with torch_parts.one_thread() if device.type == "cpu" else contextlib.nullcontext():
         return _fit(table, listened, config, device, progress, cancel)
@@ -108,7 +128,8 @@ def _fit(table: SongTable, listened: list[list[str]], config: Bert4RecConfig, de
     generator = torch.Generator().manual_seed(config.seed)
     n_val = max(1, int(len(listened) * config.validation_fraction))
     rows = [[table.row(key) for key in session] for session in listened]
-    train, validation = _windows(rows[:-n_val], config.max_length), rows[-n_val:]
+    train = _windows(rows[:-n_val], config.max_length)
+    questions = held_out(listened[:-n_val], listened[-n_val:])
     n = len(table)
     sequences = _padded(train, config.max_length, n + 1)  # S x L on the CPU
     lengths = torch.tensor([len(window) for window in train])  # S
@@ -120,7 +141,10 @@ def _fit(table: SongTable, listened: list[list[str]], config: Bert4RecConfig, de
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=config.lr_factor,
                                                          patience=config.lr_patience)
 
-    best, best_weights, since_best, epoch = -1.0, _numpy(net), 0, 0
+    start = _held_out_ndcgs(net, vectors, questions, table)  # the untrained net: the session KNN
+    best, since_best, epoch = _mean(start), 0, 0
+    learnt: tuple[float, int, dict[str, np.ndarray], np.ndarray] | None = None  # the best epoch's
+    start_weights = _numpy(net)
     for epoch in range(1, config.max_epochs + 1):
         net.train()
         total = 0.0
@@ -134,23 +158,29 @@ def _fit(table: SongTable, listened: list[list[str]], config: Bert4RecConfig, de
             tokens, masked = tokens.to(device), masked.to(device)
             songs = net.songs(vectors)  # N x H
             hidden = net(tokens, songs)[masked]  # M x H
-            loss = _loss(net, hidden, songs, targets, config, generator)
+            queries = net.queries(hidden, centres(tokens, vectors)[masked.nonzero()[:, 0]])  # M x D
+            loss = _loss(net, queries, vectors, targets, config, generator)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             total += loss.item() * len(batch)
-        score = _validation_ndcg(net, vectors, validation, config.max_length)
+        figures = _held_out_ndcgs(net, vectors, questions, table)
+        score = _mean(figures)
         plateau.step(score)
+        if learnt is None or score > learnt[0]:
+            learnt = (score, epoch, _numpy(net), figures)
         if score > best:
-            best, best_weights, since_best = score, _numpy(net), 0
+            best, since_best = score, 0
         else:
             since_best += 1
         progress(Progress("recommend", epoch, config.max_epochs, message=f"BERT4Rec epoch {epoch}",
-                          metrics={"loss": total / max(len(sequences), 1), "validation_ndcg@10": score,
+                          metrics={"loss": total / max(len(sequences), 1), "held_out_ndcg@10": score,
                                    "learning_rate": optimizer.param_groups[0]["lr"]}))
         if since_best >= config.patience:
             break
-    return Fit(best_weights, epoch, best, str(device))
+    if learnt is not None and beats_the_start(learnt[3], start):
+        return Fit(learnt[2], epoch, learnt[1], learnt[0], str(device))
+    return Fit(start_weights, epoch, 0, _mean(start), str(device))
 
 
 def build(weights: dict[str, np.ndarray], config: Bert4RecConfig, dimension: int) -> Bert4RecNet:
@@ -164,12 +194,21 @@ def next_song_scores(net: Bert4RecNet, vectors: np.ndarray, recent: list[int], b
                      ) -> np.ndarray:
     """N float32: the score of every song (rows of ``vectors``, N x D) to follow the songs
     ``recent`` (rows, oldest first; the latest max_length - 1 are read)."""
-    n = len(vectors)
     with torch.no_grad(), torch_parts.one_thread():
-        songs = net.songs(torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32)))  # N x H
-        sequence = recent[-(net.config.max_length - 1):] + [n]  # the mask follows the plays
-        hidden = net(torch.tensor([sequence]), songs)[0, -1:]  # 1 x H
-        return net.scores(hidden, songs, torch.from_numpy(bias))[0].numpy()
+        frozen = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))  # N x D
+        return _next_song_scores(net, frozen, [recent], torch.from_numpy(bias))[0].numpy()
+
+
+def _next_song_scores(net: Bert4RecNet, vectors: torch.Tensor, recent: list[list[int]], bias: torch.Tensor
+                      ) -> torch.Tensor:
+    """V x N: for each list of songs in ``recent`` (rows, oldest first; the latest max_length - 1
+    are read), the score of every song to follow it."""
+    n = len(vectors)
+    songs = net.songs(vectors)  # N x H
+    tokens = _padded([r[-(net.config.max_length - 1):] + [n] for r in recent], net.config.max_length,
+                     n + 1).to(vectors.device)  # V x L, the mask after the plays
+    hidden = net(tokens, songs)[:, -1]  # V x H
+    return net.scores(net.queries(hidden, centres(tokens, vectors)), vectors, bias)
 
 
 def _windows(sessions: list[list[int]], length: int) -> list[list[int]]:
@@ -206,40 +245,34 @@ def _masked(tokens: torch.Tensor, share: float, mask: int, generator: torch.Gene
     return tokens.masked_fill(masked, mask), masked
 
 
-def _loss(net: Bert4RecNet, hidden: torch.Tensor, songs: torch.Tensor, targets: torch.Tensor,
+def _loss(net: Bert4RecNet, queries: torch.Tensor, vectors: torch.Tensor, targets: torch.Tensor,
           config: Bert4RecConfig, generator: torch.Generator) -> torch.Tensor:
-    """Cross-entropy of the masked songs (hidden M x H, targets M) over every song, or above
+    """Cross-entropy of the masked songs (queries M x D, targets M) over every song, or above
     ``full_softmax_max`` songs over the masked ones and a uniform sample of the rest (uniform
     sampling needs no correction of the logits: each song is as likely to be drawn)."""
-    if len(songs) <= config.full_softmax_max:
-        return nn.functional.cross_entropy(net.scores(hidden, songs, net.song_bias), targets)
-    sampled = torch.randint(len(songs), (config.sampled_songs,), generator=generator).to(targets.device)
+    if len(vectors) <= config.full_softmax_max:
+        return nn.functional.cross_entropy(net.scores(queries, vectors, net.song_bias), targets)
+    sampled = torch.randint(len(vectors), (config.sampled_songs,), generator=generator).to(targets.device)
     candidates, inverse = torch.unique(torch.cat([targets, sampled]), return_inverse=True)  # C, M + K
-    logits = net.scores(hidden, songs[candidates], net.song_bias[candidates])  # M x C
+    logits = net.scores(queries, vectors[candidates], net.song_bias[candidates])  # M x C
     return nn.functional.cross_entropy(logits, inverse[:len(targets)])
 
 
-def _validation_ndcg(net: Bert4RecNet, vectors: torch.Tensor, validation: list[list[int]], length: int
-                     ) -> float:
-    """Mean NDCG@10 of next-song prediction over the validation sessions of two songs or more:
-    the last song masked after the latest ``length - 1`` before it, which are left out of the
-    ranking (heard in the session)."""
-    usable = [session for session in validation if len(session) >= 2]
-    if not usable:
-        return 0.0
-    n = len(vectors)
+def _held_out_ndcgs(net: Bert4RecNet, vectors: torch.Tensor, questions: HeldOut, table: SongTable
+                    ) -> np.ndarray:
+    """V: the NDCG@10 of the net on each held-out question (its given songs, then the mask)."""
+    if not questions.given:
+        return np.zeros(0)
     net.eval()
-    figures = []
+    given = [[table.row(key) for key in keys] for keys in questions.given]
     with torch.no_grad():
-        songs = net.songs(vectors)  # N x H
-        sequences = _padded([s[:-1][-(length - 1):] + [n] for s in usable], length, n + 1).to(vectors.device)
-        for part, sessions in zip(sequences.split(256), _chunks(usable, 256), strict=True):
-            logits = net.scores(net(part, songs)[:, -1], songs, net.song_bias)  # V x N
-            for row, session in zip(logits, sessions, strict=True):
-                row[session[:-1]] = -math.inf
-                top = torch.topk(row, min(10, n)).indices.tolist()
-                figures.append(ndcg_at_k([str(r) for r in top], {str(session[-1])}, 10))
-    return float(np.mean(figures))
+        scores = torch.cat([_next_song_scores(net, vectors, part, net.song_bias)
+                            for part in _chunks(given, 256)])  # V x N
+    return held_out_ndcgs(scores.cpu().numpy(), questions, table)
+
+
+def _mean(figures: np.ndarray) -> float:
+    return float(figures.mean()) if len(figures) else 0.0
 
 
 def _chunks(items: list, size: int) -> list[list]:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from musicrec_desktop.errors import Cancelled
+from musicrec_desktop.errors import Cancelled, ModelError
 from musicrec_desktop.library.song import Song
 from musicrec_desktop.progress import CancelToken
 from musicrec_desktop.recommend.bert4rec import Bert4Rec, Bert4RecConfig
@@ -109,7 +109,8 @@ def test_beats_knn_and_popularity_at_the_next_song(trained):
     print("next-song HitRate@10: " + ", ".join(
         f"{name} {f['mean']:.3f} [{f['low']:.3f}, {f['high']:.3f}]"
         for name, f in {"bert4rec": bert, **others}.items()))
-    # measured: bert4rec 0.721 [0.671, 0.771], knn 0.013 [0.000, 0.025], popularity 0.186 [0.142, 0.229]
+    # measured: bert4rec 0.663 [0.611, 0.716] (0.721 stopped on the next song), knn 0.013 [0.000, 0.025],
+    # popularity 0.186 [0.142, 0.229]
     # a song of the right cluster, weighted by how often it is played there: well above chance
     assert bert["mean"] > 0.5
     assert all(bert["low"] > f["high"] for f in others.values())
@@ -129,13 +130,16 @@ def test_long_term_profile_leaves_out_heard_songs_and_survives_saving(trained, t
 
 
 def test_the_long_term_profile_follows_the_latest_plays(trained):
-    """The last play of the history is in some cluster c: the songs of c + 1 lead the ranking."""
+    """The last play of the history is in some cluster c: a song of c + 1 leads the ranking, then
+    songs of what follows (the net is stopped on the songs a session goes on to play, not only
+    the next one: measured, c + 1 first, then c + 2 and c + 1)."""
     table, _, model, _, _ = trained
     last = int(model.recent_keys[-1].split("-")[0][1:])
     unfiltered = Bert4Rec(model.weights, model.config, model.song_keys, model.recent_keys, [], "m")
     top = np.argsort(-unfiltered.predict(table), kind="stable")[:5]
-    clusters = Counter(int(table.songs[r].key.split("-")[0][1:]) for r in top)
-    assert clusters.most_common(1)[0][0] == (last + 1) % CLUSTERS
+    clusters = [int(table.songs[r].key.split("-")[0][1:]) for r in top]
+    assert clusters[0] == (last + 1) % CLUSTERS
+    assert set(clusters) <= {(last + 1) % CLUSTERS, (last + 2) % CLUSTERS}
 
 
 def test_learning_repeats_itself_and_leaves_the_global_random_state_alone():
@@ -192,3 +196,29 @@ def test_importing_it_imports_no_torch():
     code = "import sys, musicrec_desktop.recommend.bert4rec; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_before_it_learns_the_net_is_the_session_knn():
+    """The head is tied to the frozen vectors and asks for the session's mean direction plus a
+    correction that starts at zero: the untrained net ranks as the cosine to the session's mean
+    (with the study's head, tied to the projected tokens, it started as a random ranking)."""
+    table, view, later = _world(n_past=20)
+    untrained = dataclasses.replace(TINY, max_epochs=0)
+    model, report = Bert4Rec.learn(view, Settings(device="cpu"), config=untrained)
+    assert "kept epoch 0 (0: the KNN)" in report.message
+    session = later[0][:4]
+    rows = sorted({table.row(e.key) for e in session})
+    scores = for_session(model, session, table).predict(table)
+    cosine = table.cosine_to_centre(rows)
+    unheard = np.array([r for r in range(len(table)) if r not in rows])
+    np.testing.assert_array_equal(np.argsort(-scores[unheard], kind="stable"),
+                                  np.argsort(-cosine[unheard], kind="stable"))
+
+
+def test_a_model_saved_with_the_study_s_head_must_learn_again(trained, tmp_path):
+    table, _, model, report, _ = trained
+    new = ("correction.weight", "sharpness")
+    old = {name: value for name, value in model.weights.items() if name not in new}
+    save(tmp_path / "b.pt", Bert4Rec(old, model.config, model.song_keys, [], [], "m"), report, "fp")
+    with pytest.raises(ModelError, match="saved before its head was tied to the song vectors"):
+        load(tmp_path / "b.pt")
