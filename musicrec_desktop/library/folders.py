@@ -19,6 +19,7 @@ from mutagen.id3 import ID3
 from mutagen.mp4 import MP4Tags
 
 from musicrec_desktop.errors import LibraryError
+from musicrec_desktop.library.players import parse_bpm
 from musicrec_desktop.library.song import LibraryScan, Song, song_key
 from musicrec_desktop.library.urls import file_url
 from musicrec_desktop.progress import ProgressCallback, RateMeter, ignore_progress
@@ -94,6 +95,7 @@ def read_song(path: Path, skipped: dict[str, int] | None = None) -> Song | None:
         year=_year(tags.get("date", "")), rating=tags.get("rating"),
         length_s=float(length) if length else None,
         mbid=tags.get("mbid", "").strip().lower(),
+        bpm=parse_bpm(tags.get("bpm")), mood=tags.get("mood", ""), comment=tags.get("comment", ""),
     )
 
 
@@ -129,9 +131,15 @@ def _read_tags(tags: object) -> dict:
 def _id3(tags: ID3) -> dict:
     out = {}
     for field, frame in (("title", "TIT2"), ("artist", "TPE1"), ("album", "TALB"),
-                         ("albumartist", "TPE2"), ("date", "TDRC")):
+                         ("albumartist", "TPE2"), ("date", "TDRC"), ("bpm", "TBPM"),
+                         ("mood", "TMOO")):
         if frame in tags:
             out[field] = _join(str(v) for v in tags[frame].text)
+    # The plain comment (no description); iTunes keeps its loudness and gapless data in
+    # described ones ("iTunNORM", "iTunSMPB").
+    comments = [f for f in tags.getall("COMM") if not f.desc]
+    if comments:
+        out["comment"] = _join(str(v) for v in comments[0].text)
     if "TCON" in tags:
         out["genre"] = _join(tags["TCON"].genres)  # resolves ID3v1 numbers such as "(17)"
     if "UFID:http://musicbrainz.org" in tags:  # where MusicBrainz Picard writes the recording id
@@ -196,7 +204,8 @@ def _vorbis(tags: object) -> dict:
 
     out = {"title": first("title"), "artist": first("artist"), "album": first("album"),
            "albumartist": first("albumartist", "album artist"), "genre": first("genre"),
-           "date": first("date", "year"), "mbid": first("musicbrainz_trackid")}
+           "date": first("date", "year"), "mbid": first("musicbrainz_trackid"),
+           "bpm": first("bpm"), "mood": first("mood"), "comment": first("comment", "description")}
     for name in ("fmps_rating", "rating"):
         text = first(name)
         rating = rating_from_text(text.split(";")[0], fmps=name == "fmps_rating") if text else None
@@ -212,7 +221,10 @@ def _mp4(tags: MP4Tags) -> dict:
         return _join(str(v) for v in values) if values else ""
 
     out = {"title": first("\xa9nam"), "artist": first("\xa9ART"), "album": first("\xa9alb"),
-           "albumartist": first("aART"), "genre": first("\xa9gen"), "date": first("\xa9day")}
+           "albumartist": first("aART"), "genre": first("\xa9gen"), "date": first("\xa9day"),
+           "bpm": first("tmpo"), "comment": first("\xa9cmt")}
+    if tags.get("----:com.apple.iTunes:MOOD"):
+        out["mood"] = bytes(tags["----:com.apple.iTunes:MOOD"][0]).decode("utf-8", "replace").strip()
     if tags.get("----:com.apple.iTunes:MusicBrainz Track Id"):
         out["mbid"] = bytes(tags["----:com.apple.iTunes:MusicBrainz Track Id"][0]).decode(
             "ascii", "replace")

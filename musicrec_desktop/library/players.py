@@ -23,7 +23,9 @@ _COLUMNS = ("title", "artist", "album", "albumartist", "genre", "year", "rating"
             "skipcount", "lastplayed", "score", "length", "beginning", "unavailable",
             # Strawberry after 1.0.14 keeps MusicBrainz ids; 1.0.14 and Clementine do not.
             "musicbrainz_recording_id",
-            "ctime")  # when the player listed the file: the song's date added
+            "ctime",  # when the player listed the file: the song's date added
+            # bpm: Clementine and newer Strawberry schemas; mood: newer Strawberry schemas only.
+            "bpm", "mood", "comment")
 _NS = 1_000_000_000
 
 
@@ -128,7 +130,7 @@ def songs_from_rows(rows: Iterable[tuple], source: str, location: Path | None) -
 
 def _song(row: tuple, skipped: Counter[str], notes: Counter[str]) -> Song | None:
     (url, title, artist, album, albumartist, genre, year, rating, playcount, skipcount,
-     lastplayed, score, length, beginning, unavailable, mbid, ctime) = row
+     lastplayed, score, length, beginning, unavailable, mbid, ctime, bpm, mood, comment) = row
     url = _text(url).strip()
     if not url:
         skipped["no location"] += 1
@@ -168,7 +170,17 @@ def _song(row: tuple, skipped: Counter[str], notes: Counter[str]) -> Song | None
         available=available,
         mbid=_text(mbid).strip().lower(),
         added=_positive(_int(ctime, 0)),
+        bpm=parse_bpm(bpm),
+        mood=_text(mood).strip(),
+        comment=_text(comment).strip(),
     )
+
+
+def parse_bpm(value: object) -> float | None:
+    """A tempo in beats per minute, or None: NULL, '', -1 and 0 (the players' "unknown") and
+    anything that is not a positive number."""
+    number = _float(value)
+    return number if number is not None and number > 0 else None
 
 
 def parse_rating(value: object) -> tuple[float | None, str | None]:

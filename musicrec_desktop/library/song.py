@@ -39,6 +39,10 @@ class Song:
     # When the player first listed the file (its ctime column), epoch seconds; None when unknown.
     # The evaluation keeps songs added after its cut-off out of the candidates.
     added: int | None = None
+    # What the tags say of the song's feel, for the text search's descriptions; unknown: None / "".
+    bpm: float | None = None  # tempo, beats per minute
+    mood: str = ""  # raw mood text as tagged ("Calm; Dreamy")
+    comment: str = ""  # the comment tag, as tagged
 
     @property
     def stars(self) -> float | None:

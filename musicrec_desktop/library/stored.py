@@ -57,12 +57,15 @@ def stored_library(settings: Settings, dirs: DataDirs) -> LibraryScan | None:
     path = stored_path(dirs)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("version") != VERSION or data.get("fields") != _FIELDS:
+        fields = data.get("fields")
+        # A file from before a field was added still reads (the new fields take their defaults);
+        # one with fields this version does not know is from a newer version: read afresh.
+        if data.get("version") != VERSION or not isinstance(fields, list) or set(fields) - set(_FIELDS):
             return None
         if data["settings"] != _library_settings(settings):
             log.info("%s was read with other library settings; reading the library again", path)
             return None
-        songs = [_song(row) for row in data["songs"]]
+        songs = [_song(fields, row) for row in data["songs"]]
         location = Path(data["location"]) if data["location"] else None
         return LibraryScan(data["source"], location, songs, Counter(data["skipped"]), Counter(data["notes"]))
     except FileNotFoundError:
@@ -87,7 +90,7 @@ def _row(song: Song) -> list[Any]:
     return [str(v) if isinstance(v, Path) else v for v in dataclasses.astuple(song)]
 
 
-def _song(row: list[Any]) -> Song:
-    values = dict(zip(_FIELDS, row, strict=True))
+def _song(fields: list[str], row: list[Any]) -> Song:
+    values = dict(zip(fields, row, strict=True))
     values["path"] = Path(values["path"]) if values["path"] is not None else None
     return Song(**values)

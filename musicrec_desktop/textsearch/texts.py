@@ -1,9 +1,11 @@
 """What the library knows about each song, in words: the texts the alignment learns from.
 
 Two kinds, the design's two stages: single tags ("rock", "90s", "mellow") and one whole
-description per song ("rock, mellow, 90s; Falling Home by The Rusty Amps, from Golden Roads,
-1995"). Tags come from the genre tag, the year's decade, MusiCNN's tag probabilities and the
-encoder's genre head where the store has them; the description adds title, artist and album.
+description per song ("rock, calm, upbeat, 90s; Falling Home by The Rusty Amps, from Golden
+Roads, 1995; recorded live"). Tags come from the genre and mood tags, the tempo in words (see
+``tempo_word``), the year's decade, MusiCNN's tag probabilities and the encoder's genre head where
+the store has them; the description adds title, artist, album and the comment tag (see
+``comment_text``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ MUSICNN_LIKELY = 0.25  # a MusiCNN tag this probable describes the song (its tag
 MUSICNN_MOST = 4  # at most this many of a song's MusiCNN tags
 GENRE_HEAD_LIKELY = 0.5  # a genre category the encoder's head gives at least this
 GENRE_SEPARATORS = re.compile(r"\s*[/;,|]\s*")  # "Rock / Pop; Indie" -> three tags
+COMMENT_MOST = 200  # characters of the comment tag kept in a description
+# Comments that say nothing of the music: links, and what shops, rippers and encoders write.
+NOT_A_DESCRIPTION = re.compile(r"://|www\.|amazon\.com|itunes|encoded|ripped|\blame\b|"
+                               r"exact audio copy|^(?:\s*[0-9a-f]{8})+\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -32,8 +38,8 @@ class SongTexts:
 
     key: str
     tags: tuple[str, ...]
-    names: str  # "Falling Home by The Rusty Amps, from Golden Roads, 1995": all but the tags
-    description: str  # the tags, then the names
+    names: str  # "Falling Home by The Rusty Amps, from Golden Roads, 1995"
+    description: str  # the tags, then the names, then the comment
 
     @property
     def tag_text(self) -> str:
@@ -54,6 +60,26 @@ def genre_tags(raw: str) -> list[str]:
     return [part.lower() for part in GENRE_SEPARATORS.split(raw.strip()) if part]
 
 
+def tempo_word(bpm: float | None) -> str:
+    """The tempo in words: "slow" under 90 BPM, "moderate tempo" from 90, "upbeat" from 120 to
+    140, "fast" above 140; "" when unknown."""
+    if not bpm or bpm <= 0:
+        return ""
+    if bpm < 90:
+        return "slow"
+    if bpm < 120:
+        return "moderate tempo"
+    return "upbeat" if bpm <= 140 else "fast"
+
+
+def comment_text(comment: str) -> str:
+    """The comment tag as a description says it: on one line, its first ``COMMENT_MOST``
+    characters; "" for a link or a shop's, ripper's or encoder's note ("Amazon.com Song ID: ...",
+    "iTunes ...")."""
+    text = " ".join(comment.split())
+    return "" if NOT_A_DESCRIPTION.search(text) else text[:COMMENT_MOST].rstrip()
+
+
 def musicnn_tags(probabilities: np.ndarray) -> list[str]:
     """The likeliest of MusiCNN's 50 tags (``MSD_TAGS`` order), best first, lower case."""
     order = np.argsort(-probabilities)[:MUSICNN_MOST]
@@ -71,15 +97,16 @@ def song_texts(song: Song, tag_scores: np.ndarray | None = None,
                categories: Sequence[str] = ()) -> SongTexts:
     """``song`` in words. ``tag_scores``: its 50 MusiCNN tag probabilities; ``genre_scores``: its
     genre head probabilities over ``categories``; None where the store has none."""
-    tags = genre_tags(song.genre)
+    tags = genre_tags(song.genre) + genre_tags(song.mood)
     if genre_scores is not None:
         tags += genre_head_tags(genre_scores, categories)
     if tag_scores is not None:
         tags += musicnn_tags(tag_scores)
-    tags.append(decade(song.year))
+    tags += [tempo_word(song.bpm), decade(song.year)]
     unique = tuple(dict.fromkeys(t for t in tags if t))
     names = song_names(song)
-    return SongTexts(song.key, unique, names, "; ".join(p for p in (", ".join(unique), names) if p))
+    parts = (", ".join(unique), names, comment_text(song.comment))
+    return SongTexts(song.key, unique, names, "; ".join(p for p in parts if p))
 
 
 def song_names(song: Song) -> str:

@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from mutagen.flac import FLAC
+from mutagen.id3 import COMM, ID3, TBPM, TMOO
+from mutagen.mp4 import MP4, MP4FreeForm
 
 from musicrec_desktop.errors import LibraryError
 from musicrec_desktop.library.folders import (
@@ -166,3 +169,26 @@ def test_a_fifo_named_like_a_song_is_skipped_with_a_reason_not_waited_on(tmp_pat
     assert built.stdout.startswith("cached 0, up to date 0, skipped 3,"), built.stdout
     assert f"  skipped 2: {NOT_A_FILE}\n" in built.stdout and "  skipped 1: too_short\n" in built.stdout
     assert stat.S_ISFIFO(os.lstat(music / "pipe.mp3").st_mode)  # left as it was
+
+
+def test_tempo_mood_and_comment_tags(tmp_path):
+    mp3 = write_song(tmp_path / "m" / "a.mp3", "A")
+    tags = ID3(mp3)
+    tags.add(TBPM(encoding=3, text=["128"]))
+    tags.add(TMOO(encoding=3, text=["Calm"]))
+    tags.add(COMM(encoding=3, lang="eng", desc="iTunNORM", text=[" 00000A2B 00000B3C"]))  # not it
+    tags.add(COMM(encoding=3, lang="eng", desc="", text=["recorded live"]))
+    tags.save(mp3)
+    flac = FLAC(write_song(tmp_path / "m" / "b.flac", "B"))
+    flac["bpm"], flac["mood"], flac["comment"] = "95.5", "Dreamy", "a demo"
+    flac.save()
+    write_song(tmp_path / "m" / "c.ogg", "C")
+    expected = {"A": (128.0, "Calm", "recorded live"), "B": (95.5, "Dreamy", "a demo"), "C": (None, "", "")}
+    if shutil.which("ffmpeg"):
+        m4a = MP4(write_song(tmp_path / "m" / "d.m4a", "D"))
+        m4a["tmpo"], m4a["\xa9cmt"] = [150], ["for a rainy evening"]
+        m4a["----:com.apple.iTunes:MOOD"] = [MP4FreeForm(b"Sad")]
+        m4a.save()
+        expected["D"] = (150.0, "Sad", "for a rainy evening")
+    songs = scan_folders([tmp_path / "m"]).songs
+    assert {s.title: (s.bpm, s.mood, s.comment) for s in songs} == expected

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 from musicrec_desktop.errors import LibraryError
 from musicrec_desktop.library.players import _COLUMNS, parse_rating, read_player_database, songs_from_rows
 from musicrec_desktop.library.urls import file_url
-from tests.library.helpers import ODD_NAMES, ODD_SONGS, schema_database, sha256
+from tests.library.helpers import ODD_NAMES, ODD_SONGS, insert_song, schema_database, sha256
 
 
 def by_title(scan):
@@ -136,8 +138,6 @@ def test_parse_rating(value, expected):
 
 
 def test_an_unknown_database_is_refused_clearly(tmp_path):
-    import sqlite3
-
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
     with pytest.raises(LibraryError, match="not a Strawberry or Clementine database"):
@@ -153,3 +153,34 @@ def test_schema_wins_over_the_player_named(tmp_path, caplog):
     scan = read_player_database(path, "strawberry")
     assert scan.source == "clementine" and scan.songs == []
     assert "is a Clementine database, not Strawberry" in caplog.text
+
+
+def _tempo_mood_comment(path: Path, player: str) -> dict[str, tuple]:
+    """(bpm, mood, comment) of each song read back after rows of every shape are written."""
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        tagged = {"bpm": 150.0, "mood": " Calm; Dreamy ", "comment": "recorded live"}
+        for title, values in (("tagged", tagged),
+                              ("nulls", {"bpm": None, "mood": None, "comment": None}),
+                              ("unknown", {"bpm": -1, "mood": "", "comment": ""}),
+                              ("zero", {"bpm": 0, "comment": "  "}),
+                              ("integer", {"bpm": 96})):
+            insert_song(db, player, f"file:///music/{title}.flac", title=title, **values)
+    return {s.title: (s.bpm, s.mood, s.comment) for s in read_player_database(path).songs}
+
+
+def test_tempo_mood_and_comment_from_a_newer_strawberry_schema(tmp_path):
+    path = schema_database("strawberry", tmp_path / "strawberry.db")
+    with contextlib.closing(sqlite3.connect(path)) as db, db:  # what newer schemas add to 1.0.14's
+        db.execute("ALTER TABLE songs ADD COLUMN bpm REAL")
+        db.execute("ALTER TABLE songs ADD COLUMN mood TEXT")
+    assert _tempo_mood_comment(path, "strawberry") == {
+        "tagged": (150.0, "Calm; Dreamy", "recorded live"), "nulls": (None, "", ""),
+        "unknown": (None, "", ""), "zero": (None, "", ""), "integer": (96.0, "", "")}
+
+
+def test_clementine_has_tempo_and_comment_and_strawberry_1_0_14_the_comment_only(tmp_path):
+    clementine = _tempo_mood_comment(schema_database("clementine", tmp_path / "c.db"), "clementine")
+    assert clementine["tagged"] == (150.0, "", "recorded live")  # no mood column
+    assert clementine["unknown"] == clementine["zero"] == (None, "", "")
+    old = _tempo_mood_comment(schema_database("strawberry", tmp_path / "s.db"), "strawberry")
+    assert old["tagged"] == (None, "", "recorded live") and old["integer"] == (None, "", "")

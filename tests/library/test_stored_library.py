@@ -3,15 +3,18 @@ database once; no command but the first-run paths makes the demo library."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from musicrec_desktop.cli import main
 from musicrec_desktop.library import current_library, load_library
-from musicrec_desktop.library.stored import stored_fingerprint, stored_library, stored_path
+from musicrec_desktop.library.song import LibraryScan, Song
+from musicrec_desktop.library.stored import store_library, stored_fingerprint, stored_library, stored_path
 from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.recommend.service import train_recommender
 from musicrec_desktop.settings import Settings
@@ -112,3 +115,27 @@ def test_the_model_report_map_makes_no_demo_library(tmp_path, monkeypatch):
     with pytest.raises(NoLibraryError):
         load_map(AppContext(dirs, Settings()))
     assert not dirs.demo.exists()
+
+
+def test_a_stored_library_from_before_tempo_mood_and_comment_still_loads(tmp_path):
+    dirs = DataDirs.under(tmp_path / "data").create()
+    settings = Settings(database_path=str(tmp_path / "strawberry.db"))
+    song = Song(key="file:///m/a.flac", url="file:///m/a.flac", path=Path("/m/a.flac"), title="A",
+                genre="Jazz", rating=0.8, added=1_600_000_000, bpm=150.0, mood="calm", comment="live")
+    store_library(settings, dirs, LibraryScan("strawberry", tmp_path / "strawberry.db", [song]))
+    data = json.loads(stored_path(dirs).read_text(encoding="utf-8"))
+    new = ["bpm", "mood", "comment"]
+    cut = [data["fields"].index(f) for f in new]
+    old = {**data, "fields": [f for f in data["fields"] if f not in new],
+           "songs": [[v for i, v in enumerate(row) if i not in cut] for row in data["songs"]]}
+    stored_path(dirs).write_text(json.dumps(old), encoding="utf-8")
+    loaded = stored_library(settings, dirs)
+    assert loaded is not None
+    assert loaded.songs == [Song(key="file:///m/a.flac", url="file:///m/a.flac", path=Path("/m/a.flac"),
+                                 title="A", genre="Jazz", rating=0.8, added=1_600_000_000)]
+    assert (loaded.songs[0].bpm, loaded.songs[0].mood, loaded.songs[0].comment) == (None, "", "")
+    # A file from a newer version, with a field this one does not know, is read afresh instead.
+    newer = {**data, "fields": [*data["fields"], "key_signature"],
+             "songs": [[*row, "A minor"] for row in data["songs"]]}
+    stored_path(dirs).write_text(json.dumps(newer), encoding="utf-8")
+    assert stored_library(settings, dirs) is None

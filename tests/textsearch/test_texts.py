@@ -8,7 +8,15 @@ import numpy as np
 
 from musicrec_desktop.library.song import Song
 from musicrec_desktop.musicnn.tags import MSD_TAGS
-from musicrec_desktop.textsearch.texts import decade, genre_tags, library_texts, song_texts, texts_fingerprint
+from musicrec_desktop.textsearch.texts import (
+    comment_text,
+    decade,
+    genre_tags,
+    library_texts,
+    song_texts,
+    tempo_word,
+    texts_fingerprint,
+)
 
 SONG = Song(key="k", url="file:///m/a.flac", path=Path("/m/a.flac"), title="Falling Home",
             artist="The Rusty Amps", album="Golden Roads", genre="Rock / Pop; Indie", year=1995)
@@ -51,3 +59,27 @@ def test_the_fingerprint_follows_any_change_of_words():
     assert texts_fingerprint(library_texts([renamed], {}, {}, [])) != before
     tagged = library_texts([SONG], {"k": np.full(len(MSD_TAGS), 0.9, np.float32)}, {}, [])
     assert texts_fingerprint(tagged) != before
+
+
+def test_tempo_in_words():
+    assert [tempo_word(b) for b in (60, 89.9, 90, 119, 120, 140, 140.5, 180, None, 0, -1)] == [
+        "slow", "slow", "moderate tempo", "moderate tempo", "upbeat", "upbeat", "fast", "fast", "", "", ""]
+
+
+def test_tempo_mood_and_comment_in_the_texts():
+    song = Song(**{**SONG.__dict__, "bpm": 150.0, "mood": "Calm; Dreamy",
+                   "comment": "Recorded live\nat the Roundhouse"})
+    texts = song_texts(song)
+    assert texts.tags == ("rock", "pop", "indie", "calm", "dreamy", "fast", "90s")
+    assert "fast" in texts.description and "calm" in texts.description
+    assert texts.description.endswith("; Recorded live at the Roundhouse")
+    assert song_texts(SONG).tags == ("rock", "pop", "indie", "90s")  # none known: none said
+
+
+def test_only_comments_that_describe_the_music_are_kept():
+    assert comment_text("  a  quiet\tpiece ") == "a quiet piece"
+    assert comment_text("x" * 250) == "x" * 200
+    for boilerplate in ("Amazon.com Song ID: 212345678", "https://example.org/album",
+                        "www.example.com", "Encoded with iTunes 12.1",
+                        " 00000A2B 00000B3C 00012F4D 0001A2B3", "", "   "):
+        assert comment_text(boilerplate) == "", boilerplate
