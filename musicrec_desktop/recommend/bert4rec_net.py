@@ -17,7 +17,7 @@ from torch import nn
 from musicrec_desktop.model.device import resolve_device
 from musicrec_desktop.progress import CancelToken, Progress, ProgressCallback
 from musicrec_desktop.recommend import torch_parts
-from musicrec_desktop.recommend.bert4rec import Bert4RecConfig
+from musicrec_desktop.recommend.bert4rec_config import Bert4RecConfig
 from musicrec_desktop.recommend.listening import HeldOut, beats_the_start, held_out, held_out_ndcgs
 from musicrec_desktop.recommend.table import SongTable
 
