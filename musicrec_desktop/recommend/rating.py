@@ -240,7 +240,9 @@ def train(table: SongTable, config: RatingConfig, *, progress: ProgressCallback 
                  if favourites else " and none played yet: recommendations are picked for variety")
         message = (f"only {len(rated)} rated songs (a rating model needs at least {MIN_RATINGS}){basis}. "
                    "Rate more songs in your player for better recommendations.")
-        log.warning(message)
+        # said to the person for their library; an evaluation's or the study's view of the past
+        # (cross_validate=False) has fewer ratings by design and only notes it
+        (log.warning if cross_validate else log.info)(message)
         return model, RatingReport(len(rated), len(table), table.model_id, True, message,
                                    seconds=time.monotonic() - started)
     vectors, implicit, y = table.vectors[rated], table.implicit()[rated], ratings[rated]

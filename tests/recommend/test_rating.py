@@ -1,3 +1,4 @@
+import logging
 import subprocess
 import sys
 
@@ -211,3 +212,18 @@ def test_a_model_learnt_without_measuring_summarises_in_one_line():
     assert not report.fallback and report.folds == 0
     assert report.summary() == (f"rating model ({report.family}): 40 rated songs; not cross-validated; "
                                 "`musicrec train-classifier` measures it")
+
+
+def test_too_few_ratings_is_a_warning_for_the_library_and_a_note_for_a_view_of_the_past(caplog):
+    """The study and the evaluation learn on the ratings known before their cut-off: the person's
+    library is not short of ratings, so the console must not tell them to rate more songs."""
+    songs = [Song(key=f"k{i}", url=f"k{i}", path=None, rating=0.8 if i < 5 else None, playcount=i)
+             for i in range(20)]
+    table = SongTable("m", songs, np.eye(20, dtype=np.float32))
+    with caplog.at_level(logging.INFO, logger=rating.__name__):
+        rating.RatingModel.learn(taste.TasteView(table), Settings(), measure=False)
+        assert [r.levelno for r in caplog.records] == [logging.INFO]
+        caplog.clear()
+        rating.RatingModel.learn(taste.TasteView(table), Settings())
+        assert [r.levelno for r in caplog.records] == [logging.WARNING]
+        assert "only 5 rated songs" in caplog.records[0].getMessage()
