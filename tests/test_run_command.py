@@ -6,6 +6,7 @@ with embeddings in a real store (no encoder is trained: that is the only stage l
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 import tempfile
@@ -16,6 +17,7 @@ import pytest
 
 from musicrec_desktop.app.player import playlist_files
 from musicrec_desktop.commands.run import _print_report
+from musicrec_desktop.recommend.study_run import study_path
 from tests.app import tiny
 from tests.support import player as headless
 
@@ -28,8 +30,8 @@ def finished_run(tmp_path, monkeypatch):
 
 
 def test_the_end_of_a_run_names_the_playlist_folder_its_files_and_how_to_open_them(finished_run, capsys):
-    _ctx, report, folder = finished_run
-    _print_report(report)
+    ctx, report, folder = finished_run
+    _print_report(report, ctx)
     out = capsys.readouterr().out.splitlines()
 
     files = sorted(p.name for p in folder.glob("*.xspf"))
@@ -46,17 +48,38 @@ def test_the_end_of_a_run_names_the_playlist_folder_its_files_and_how_to_open_th
 
 
 def test_a_run_without_playlists_says_nothing_about_them(finished_run, capsys):
-    _ctx, report, folder = finished_run
+    ctx, report, folder = finished_run
     for path in folder.iterdir():
         path.unlink()  # the person deleted them; the run's figures still list them
-    _print_report(report)
+    _print_report(report, ctx)
     assert "Playlists in" not in capsys.readouterr().out
+
+
+def test_a_run_that_studied_the_listening_prints_the_study_table(finished_run, capsys):
+    ctx, report, _ = finished_run
+    _print_report(report, ctx)
+    assert "study:" not in capsys.readouterr().out  # no listening history, no study
+
+    figure = {"mean": 0.5, "low": 0.25, "high": 0.75}
+    names = ("hit_rate", "mrr", "precision", "recall", "ndcg")
+    metrics = {f"{m}@{k}": figure for m in names for k in (10, 50)}
+    row = {"backend": "musicnn", "recommender": "session_knn", "model_id": "m", "test": metrics,
+           "validation": metrics}
+    study = {"n_test": 12, "n_validation": 13, "n_ranked": 36, "songs_to_find": 40, "rows": [row],
+             "chosen": "session_knn", "in_use": "m", "choose_by": "ndcg@10", "caveats": []}
+    study_path(ctx.dirs).write_text(json.dumps(study), encoding="utf-8")
+    report.figures["rating"]["study"] = {"chosen": "session_knn", "n_validation": 13, "n_test": 12}
+    _print_report(report, ctx)
+    out = capsys.readouterr().out
+    assert "study: 12 test and 13 validation listening sessions" in out
+    assert next(line for line in out.splitlines() if line.startswith("musicnn")).split()[:3] == [
+        "musicnn", "session_knn", "0.500±0.250"]
 
 
 @pytest.mark.skipif(not headless.available("strawberry"), reason="needs strawberry, Xvfb and dbus")
 def test_the_printed_command_opens_the_playlist_in_a_real_strawberry(finished_run, capsys, request):
-    _ctx, report, folder = finished_run
-    _print_report(report)
+    ctx, report, folder = finished_run
+    _print_report(report, ctx)
     command = next(line for line in capsys.readouterr().out.splitlines()
                    if line.strip().startswith("strawberry --create"))
     songs = sorted(p.name for p in playlist_files(folder / "Discover.xspf"))

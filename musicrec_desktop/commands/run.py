@@ -55,7 +55,7 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.to_dict())
     else:
-        _print_report(report)
+        _print_report(report, ctx)
     if report.error is not None:
         raise report.error
     return EXIT_CANCELLED if report.cancelled else 0
@@ -111,7 +111,7 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{m:02d}:{s:02d}" if hours else f"{m}:{s:02d}"
 
 
-def _print_report(report) -> None:
+def _print_report(report, ctx: AppContext) -> None:
     for stage in report.stages:
         print(f"{stage.title:<26} {stage.status:<11} {stage.seconds:7.1f} s  {stage.message}")
     figures = report.figures
@@ -124,6 +124,7 @@ def _print_report(report) -> None:
             print(f"{label}: {value:.3f}")
     if figures.get("rating", {}).get("fallback"):
         print(figures["rating"].get("message", ""))
+    _print_study(ctx, figures.get("rating", {}))
     top = figures.get("recommend", {}).get("top", [])
     if top:
         print("Top recommendations:")
@@ -132,6 +133,19 @@ def _print_report(report) -> None:
             print(f"  {row['song']}{reason}")
     _print_playlists(figures.get("recommend", {}))
     print(report.summary())
+
+
+def _print_study(ctx: AppContext, rating: dict[str, Any]) -> None:
+    """The study's table when the rating stage ran it in this run (there is a listening history):
+    which recommender drives radio and Play recommended, and how each did."""
+    if not rating.get("study", {}).get("chosen"):
+        return
+    from musicrec_desktop.commands.study import table_text
+    from musicrec_desktop.recommend.study_run import load_study
+
+    result = load_study(ctx.dirs)
+    if result is not None:
+        print(table_text(result))
 
 
 def _print_playlists(recommend: dict[str, Any]) -> None:
