@@ -73,7 +73,7 @@ class ReportWindow(QWidget):
         self.ctx = ctx
         self._task: Task | None = None
         self.setWindowTitle("musicrec: model report")
-        self.resize(1100, 720)
+        self.resize(1100, 860)  # the study's and the encoders' tables need the height
         layout = QHBoxLayout(self)
         left = QVBoxLayout()
         layout.addLayout(left, 2)
@@ -240,7 +240,8 @@ class ReportWindow(QWidget):
         self.rating.setText(_number(rating.get("spearman")))
         self.rated.setText(str(rating.get("n_rated", "–")))
         rows = []
-        if rating and not rating.get("fallback"):  # the fallback has no predictions to measure
+        # the fallback, or another recommender chosen by the study, has no predicted ratings to measure
+        if rating and not rating.get("fallback") and "spearman" in rating:
             rows.append(("rating model", rating))
             # The variants measured (with and without plays and skips) say what the signals add.
             rows += [(f"rating model, {name}", values) for name, values in rating.get("variants", {}).items()]

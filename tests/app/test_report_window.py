@@ -51,7 +51,7 @@ def open_report(qtbot, ctx) -> ReportWindow:
 
 def test_every_table_shows_every_header_and_value_whole_at_the_default_size(qtbot, rated_run):
     window = open_report(qtbot, rated_run)
-    assert window.size().width() == 1100 and window.size().height() == 720  # the default size
+    assert window.size().width() == 1100 and window.size().height() == 860  # the default size
     names = [window.evaluation.item(r, 0).text() for r in range(window.evaluation.rowCount())]
     assert names == ["rating model", "rating model, embeddings + implicit signals",
                      "rating model, embeddings only", "mean rating", "k-NN"]  # real figures
