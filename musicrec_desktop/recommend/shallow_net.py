@@ -163,7 +163,10 @@ def _fit(table: SongTable, listened: list[list[str]], config: ShallowConfig, pro
     users = torch.tensor([p[0] for p in pairs])
     items = torch.tensor([p[1] for p in pairs])
     weight = torch.tensor([p[2] for p in pairs], dtype=torch.float32)
-    start = torch.stack([vectors[[table.row(k) for k in set(s)]].mean(dim=0) for s in train])  # S x D
+    # each session's distinct songs in the order first played: a set's order follows the
+    # process's string hashing, and the float sum with it (the same history learnt differently)
+    start = torch.stack([vectors[[table.row(k) for k in dict.fromkeys(s)]].mean(dim=0)
+                         for s in train])  # S x D
     session_vectors = torch.nn.Parameter(start.clone())
     song_tower, session_tower = (torch_parts.Residual(vectors.shape[1], config.hidden, generator)
                                  for _ in range(2))

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -156,6 +158,31 @@ def test_learning_repeats_itself_and_leaves_the_global_random_state_alone():
     assert first.weights is not None and first.weights.keys() == second.weights.keys()
     for name, value in first.weights.items():
         np.testing.assert_array_equal(value, second.weights[name], err_msg=name)
+
+
+LEARN_AND_DIGEST = """
+import hashlib
+from tests.recommend.test_shallow_net import _world
+from musicrec_desktop.recommend.shallow_net import ShallowConfig, ShallowNet
+from musicrec_desktop.settings import Settings
+model, _ = ShallowNet.learn(_world()[1], Settings(), config=ShallowConfig(max_epochs=10))
+digest = hashlib.sha1()
+for name in sorted(model.weights):
+    digest.update(model.weights[name].tobytes())
+print(digest.hexdigest())
+"""
+
+
+def test_the_same_history_learns_the_same_net_in_every_process():
+    """Python salts string hashes per process: nothing may follow a set's order (the sessions'
+    starting vectors once summed their songs in it, and two runs of the study disagreed)."""
+    root = Path(__file__).resolve().parents[2]
+    digests = {subprocess.run([sys.executable, "-c", LEARN_AND_DIGEST], capture_output=True, text=True,
+                              check=True, cwd=root, timeout=300,
+                              env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)}
+                              ).stdout.strip()
+               for seed in ("1", "2")}
+    assert len(digests) == 1 and len(next(iter(digests))) == 40
 
 
 def test_before_it_learns_the_net_is_the_session_knn():
