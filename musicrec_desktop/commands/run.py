@@ -140,7 +140,7 @@ def _print_study(ctx: AppContext, rating: dict[str, Any]) -> None:
     which recommender drives radio and Play recommended, and how each did."""
     if not rating.get("study", {}).get("chosen"):
         return
-    from musicrec_desktop.commands.study import table_text
+    from musicrec_desktop.commands._study_table import table_text
     from musicrec_desktop.recommend.study_run import load_study
 
     result = load_study(ctx.dirs)
