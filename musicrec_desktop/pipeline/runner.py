@@ -29,12 +29,13 @@ class Stage:
         """A digest of everything this stage's output depends on; None means always run."""
         return None
 
-    def is_up_to_date(self, ctx: AppContext, state: PipelineState) -> bool:
+    def is_up_to_date(self, ctx: AppContext, state: PipelineState, fingerprint: str | None) -> bool:
+        """Whether the last run's output stands, ``fingerprint`` being this stage's now (taken
+        once by the runner: some read the whole library or the store)."""
         if self.name in state.force or self.name in state.started:
             return False  # asked for, or a run of it was interrupted
-        fp = self.fingerprint(ctx, state)
         record = state.done.get(self.name)
-        return fp is not None and record is not None and record.fingerprint == fp
+        return fingerprint is not None and record is not None and record.fingerprint == fingerprint
 
     def run(self, ctx: AppContext, state: PipelineState, progress: ProgressCallback,
             cancel: CancelToken) -> dict[str, Any]:
@@ -161,12 +162,12 @@ class Pipeline:
         start = time.monotonic()
         try:
             cancel.check()
-            if stage.is_up_to_date(ctx, state):
+            fingerprint = stage.fingerprint(ctx, state)
+            if stage.is_up_to_date(ctx, state, fingerprint):
                 result.status = "up to date"
                 progress(Progress(stage.name, 1, 1, message="up to date"))
                 log.info("%s: up to date", stage.title)
                 return result
-            fingerprint = stage.fingerprint(ctx, state)
             log.info("%s…", stage.title)
             progress(Progress(stage.name, 0, 0, message=stage.title))
             figures = stage.run(ctx, state, _for_stage(stage.name, progress), cancel)

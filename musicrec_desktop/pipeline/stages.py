@@ -263,15 +263,15 @@ class RatingStage(Stage):
         # Two parts, "explicit:implicit", so that is_up_to_date can tell which of them changed.
         return f"{self._explicit(ctx, state)}:{self._implicit(state)}"
 
-    def is_up_to_date(self, ctx, state):
-        if super().is_up_to_date(ctx, state):
+    def is_up_to_date(self, ctx, state, fingerprint):
+        if super().is_up_to_date(ctx, state, fingerprint):
             return True
         record = state.done.get(self.name)
         if record is None or self.name in state.force or self.name in state.started:
             return False
         explicit, _, _implicit = record.fingerprint.partition(":")
         recent = time.time() - record.finished < self.IMPLICIT_REFRESH_S
-        return recent and explicit == self._explicit(ctx, state)
+        return recent and explicit == fingerprint.partition(":")[0]
 
     def _explicit(self, ctx: AppContext, state: PipelineState) -> str:
         ratings = sorted((s.key, round(s.rating, 2)) for s in state.scan.songs
@@ -317,7 +317,7 @@ def _listening_events(ctx: AppContext) -> int:
     if not ctx.dirs.history_db.exists():
         return 0
     with HistoryStore(ctx.dirs.history_db) as history:
-        return len(history.events())
+        return history.count()
 
 
 def _doubling_bucket(count: int) -> int:

@@ -108,6 +108,10 @@ class HistoryStore:
                 "VALUES (?, ?, ?, ?, ?, ?)", rows)
         return True
 
+    def count(self) -> int:
+        """How many events it holds."""
+        return int(self._db.execute("SELECT COUNT(*) FROM listening").fetchone()[0])
+
     def events(self, since: float | None = None) -> list[ListeningEvent]:
         """Events at or after ``since`` (epoch seconds; all when None), oldest first."""
         rows = self._db.execute(

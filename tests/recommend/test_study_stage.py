@@ -46,12 +46,13 @@ def test_an_imported_history_makes_the_stage_run_again(tmp_path):
     lib = build_library(tmp_path)
     stage, state = RatingStage(), PipelineState(scan=lib.scan)
     state.done["rating"] = StageRecord(stage.fingerprint(lib.ctx, state), time.time())
-    assert stage.is_up_to_date(lib.ctx, state)
+    assert stage.is_up_to_date(lib.ctx, state, stage.fingerprint(lib.ctx, state))
     with HistoryStore(lib.ctx.dirs.history_db) as history:
         history.record_imported([ListeningEvent(s.url, s.key, "finish", NOW - 600.0 * i, player=IMPORTED)
                                  for i, s in enumerate(lib.scan.songs[:40])])
-    assert not stage.is_up_to_date(lib.ctx, state)  # at once, not after the implicit signals' 6 hours
+    # at once, not after the implicit signals' 6 hours
+    assert not stage.is_up_to_date(lib.ctx, state, stage.fingerprint(lib.ctx, state))
     state.done["rating"] = StageRecord(stage.fingerprint(lib.ctx, state), time.time())
     with HistoryStore(lib.ctx.dirs.history_db) as history:  # a few more plays: no retraining for them
         history.record(ListeningEvent(lib.scan.songs[50].url, None, "finish", NOW))
-    assert stage.is_up_to_date(lib.ctx, state)
+    assert stage.is_up_to_date(lib.ctx, state, stage.fingerprint(lib.ctx, state))
