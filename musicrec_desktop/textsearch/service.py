@@ -140,8 +140,8 @@ def learn_alignment(settings: Settings, dirs: DataDirs, scan: LibraryScan, *,
                             f"there are {len(songs)}; run `musicrec embed` first")
     encoder = open_text_encoder(text_encoder)
     out = np.array([held_out(s.key) for s in songs])
-    if out.all() or not out.any():  # a tiny library: hold out one song in five by position
-        out = np.arange(len(songs)) % 5 == 0
+    if out.all() or out.sum() < 2:  # a small library: hold out one song in five by position
+        out = np.arange(len(songs)) % 5 == 0  # (the evaluation needs two held-out songs)
     test = [i for i in np.flatnonzero(out) if texts[songs[i].key].tags]  # no tags: no query
     test_texts = [texts[songs[i].key] for i in test]
     every_text = [_description(s, texts) for s in songs] + [t for s in songs for t in texts[s.key].tags]
