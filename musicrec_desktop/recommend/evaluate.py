@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from musicrec_desktop.history.summary import SESSION_GAP_S
+from musicrec_desktop.history.summary import sessions
 from musicrec_desktop.library.song import Song
 from musicrec_desktop.recommend.metrics import METRICS, mean_ci, per_user
 from musicrec_desktop.recommend.ranking import DISLIKED_MAX
@@ -139,14 +139,8 @@ def _as_of(before: list[TimedEvent]):
 
 def _sessions(tested: list[TimedEvent]) -> list[set[str]]:
     """The songs of the test plays (oldest first), cut into listening sessions."""
-    out: list[set[str]] = []
-    last = -math.inf
-    for e in tested:
-        if e.at - last > SESSION_GAP_S:
-            out.append(set())
-        out[-1].add(e.key)
-        last = e.at
-    return out
+    # sessions() reads only .at, which a TimedEvent has as a stored listening event does
+    return [{e.key for e in session} for session in sessions(tested)]  # type: ignore[arg-type]
 
 
 def _caveats(train_songs: list[Song], touched_after: set[str], candidates: list[int],
