@@ -27,6 +27,15 @@ log = logging.getLogger(__name__)
 
 CALL_TIMEOUT_S = 5.0  # a player that does not answer in 5 s is stuck or busy scanning
 PROPERTIES = "org.freedesktop.DBus.Properties"
+# The errors of a call to a service or object that is not there (any more).
+GONE_ERRORS = frozenset({"org.freedesktop.DBus.Error.UnknownObject",
+                         "org.freedesktop.DBus.Error.ServiceUnknown",
+                         "org.freedesktop.DBus.Error.NameHasNoOwner"})
+
+
+class ObjectGone(PlayerError):
+    """The service or its object is not there: a player that quit, or one that is quitting (its MPRIS
+    object goes first; Strawberry on a busy machine holds its bus name seconds after)."""
 
 
 def plain(message: Message) -> tuple:
@@ -104,7 +113,8 @@ class Bus:
         if reply.header.message_type == MessageType.error:
             text = reply.body[0] if reply.body else ""
             name = reply.header.fields.get(HeaderFields.error_name, "error")
-            raise PlayerError(f"{service} refused {interface}.{method}: {name} {text}".strip())
+            error = ObjectGone if name in GONE_ERRORS else PlayerError
+            raise error(f"{service} refused {interface}.{method}: {name} {text}".strip())
         return plain(reply)
 
     def get(self, service: str, path: str, interface: str, name: str) -> Any:

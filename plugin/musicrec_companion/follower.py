@@ -18,7 +18,7 @@ from typing import Any
 from jeepney import MatchRule
 
 from musicrec_companion.adapters import PlayerAdapter, adapter_for, same_file
-from musicrec_companion.bus import PROPERTIES, Bus, member
+from musicrec_companion.bus import PROPERTIES, Bus, ObjectGone, member
 from musicrec_companion.mpris import MPRIS_PATH, MprisPlayer, find_player
 from musicrec_companion.radio import Radio
 from musicrec_companion.tracker import ListeningTracker
@@ -50,6 +50,7 @@ class Follower:
         self._recent: deque[ListeningEvent] = deque(maxlen=1000)
         self._recent_lock = threading.Lock()  # the loop appends while other threads read
         self._owner: str | None = None
+        self._quitting: str | None = None  # the unique name of a player whose MPRIS object went
         self._subscribe()
 
     @property
@@ -124,13 +125,17 @@ class Follower:
         try:
             now = self.mpris.now_playing()
             position = self.mpris.position_s() if now.status != "Stopped" else None
+        except ObjectGone:
+            # A quitting player drops its MPRIS object before its bus name, sometimes seconds before:
+            # with no object there is nothing to follow, whether the name has gone yet or not.
+            self._quitting = self._owner_after(QUIT_GRACE_S)
+            self._owner = None
+            self._player_gone()
+            return
         except PlayerError:
-            # A quitting player drops its MPRIS object a moment before its bus name.
-            deadline = time.monotonic() + QUIT_GRACE_S
-            while self.bus.owner(self.mpris.service) is not None:
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.1)
+            # A player that stopped answering but still holds its name may be quitting.
+            if self._owner_after(QUIT_GRACE_S) is not None:
+                raise
             self._owner = None
             self._player_gone()
             return
@@ -150,11 +155,22 @@ class Follower:
             raise PlayerError(f"{self.mpris.player} quit")
         log.info("%s is not running; waiting for it", self.mpris.player)
 
+    def _owner_after(self, grace_s: float) -> str | None:
+        """Who owns the player's name once it has let go of it, or ``grace_s`` s have passed."""
+        deadline = time.monotonic() + grace_s
+        owner = self.bus.owner(self.mpris.service)
+        while owner is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+            owner = self.bus.owner(self.mpris.service)
+        return owner
+
     def _wait_for_return(self, timeout: float) -> None:
         self.bus.wait(min(timeout, RECONNECT_S))
         self.bus.signals.clear()
-        self._owner = self.bus.owner(self.mpris.service)
+        owner = self.bus.owner(self.mpris.service)
+        self._owner = owner if owner != self._quitting else None  # still the one that was quitting
         if self._owner is not None:
+            self._quitting = None
             log.info("%s is back", self.mpris.player)
             self._refresh()
 

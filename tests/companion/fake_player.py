@@ -43,6 +43,7 @@ class PlayerState:
     status: str = "Playing"
     can_edit_tracks: bool = True
     added: list[AddTrackCall] = field(default_factory=list)
+    object_gone: bool = False  # quitting: the MPRIS object unregistered, the bus name still held
 
 
 class FakeStrawberry:
@@ -78,6 +79,12 @@ class FakeStrawberry:
     def remove(self, track_id: str) -> None:
         with self._lock:
             self.state.tracks = [t for t in self.state.tracks if t.id != track_id]
+
+    def start_quitting(self) -> None:
+        """What a quitting Strawberry does first: its MPRIS object goes, its bus name stays (until
+        the ``with`` block ends here)."""
+        with self._lock:
+            self.state.object_gone = True
 
     def urls(self) -> list[str]:
         with self._lock:
@@ -116,6 +123,9 @@ class FakeStrawberry:
         fields = message.header.fields
         interface, member = fields.get(HeaderFields.interface, ""), fields.get(HeaderFields.member, "")
         with self._lock:
+            if self.state.object_gone:
+                return new_error(message, "org.freedesktop.DBus.Error.UnknownObject", "s",
+                                 (f"No such object path '{fields.get(HeaderFields.path, '')}'",))
             if interface == "org.freedesktop.DBus.Properties" and member == "Get":
                 props = self._properties(message.body[0])
                 if message.body[1] in props:

@@ -1,6 +1,7 @@
-"""The ``TrackList.AddTrack`` radio path, and a stopped player that still shows its last song.
+"""The ``TrackList.AddTrack`` radio path, a stopped player that still shows its last song, and a
+player that drops its MPRIS object seconds before its bus name as it quits.
 
-Neither can be seen with the real players here (Debian's Strawberry 1.0.14 and Clementine report
+None can be seen with the real players here (Debian's Strawberry 1.0.14 and Clementine report
 ``CanEditTracks`` false and clear ``Metadata`` on stop), so these run against ``FakeStrawberry``,
 a real D-Bus service on a private bus that answers as Strawberry 1.2.20 and later do.
 """
@@ -8,11 +9,13 @@ a real D-Bus service on a private bus that answers as Strawberry 1.2.20 and late
 from __future__ import annotations
 
 import stat
+import time
 
 import pytest
 
 from musicrec_companion.adapters import StrawberryAdapter
 from musicrec_companion.bus import Bus
+from musicrec_companion.follower import QUIT_GRACE_S, Follower
 from musicrec_companion.mpris import find_player
 from musicrec_companion.radio import ListFeed, Radio, songs_from_files
 from musicrec_desktop.errors import PlayerError
@@ -98,3 +101,21 @@ def test_a_stopped_player_showing_its_last_song_has_nothing_playing(private_bus,
         assert main(["--data-dir", data, "radio", "--from-current", "--bus", private_bus]) == 1
         assert "nothing is playing" in capsys.readouterr().err
     assert not cli_log[1].exists()
+
+
+def test_a_player_that_drops_its_object_but_keeps_its_name_has_quit(private_bus, music, cli_log):
+    """Strawberry quitting on a busy machine unregisters its MPRIS object seconds before it lets go
+    of its bus name (seen in CI): the radio ends with "quit", not with the object's D-Bus error."""
+    with FakeStrawberry(private_bus, [music[0].as_uri()]) as player, Bus(private_bus) as bus:
+        mpris = find_player(bus)
+        radio = Radio(adapter_on(bus, cli_log), ListFeed(songs_from_files(music[6:8])), batch_size=1)
+        radio.start(mpris.now_playing())
+        follower = Follower(mpris, radio=radio, wait_for_player=False, tick_s=0.1)
+        follower.begin()
+        player.start_quitting()
+        begun = time.monotonic()
+        with pytest.raises(PlayerError, match="^strawberry quit$"):
+            follower.process(0.1)
+        assert time.monotonic() - begun < QUIT_GRACE_S + 2
+        assert bus.owner(mpris.service) is not None  # the name is still held: only the object went
+        assert radio.stopped_because == "strawberry quit"
