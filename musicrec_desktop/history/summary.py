@@ -9,7 +9,8 @@ from typing import Protocol, TypeVar
 from musicrec_desktop.store.history import IMPORTED, ListeningEvent
 
 SESSION_GAP_S = 30 * 60  # more than this between two listens starts a new listening session
-LISTEN_KINDS = ("finish", "skip")  # every play ends one of these ways; an imported listen finishes
+PLAY = "finish"  # a listen heard to the end (an imported listen is one); a skip says nothing for the taste
+LISTEN_KINDS = (PLAY, "skip")  # every play ends one of these ways
 
 
 class _Timed(Protocol):

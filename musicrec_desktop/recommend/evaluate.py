@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from musicrec_desktop.history.summary import sessions
+from musicrec_desktop.history.summary import PLAY, sessions
 from musicrec_desktop.library.song import Song
 from musicrec_desktop.recommend.metrics import METRICS, mean_ci, per_user
 from musicrec_desktop.recommend.ranking import DISLIKED_MAX
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 
 KS = (10, 50)
 MIN_PLAYS = 10
-PLAY = "finish"  # the listening history's kind for a play heard to the end
 
 
 @dataclass

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from musicrec_desktop.history.summary import sessions
+from musicrec_desktop.history.summary import PLAY, sessions
 from musicrec_desktop.recommend.metrics import mean_ci, ndcg_at_k
 from musicrec_desktop.recommend.table import SongTable
 from musicrec_desktop.recommend.taste import TimedEvent
 
-PLAY = "finish"  # a listen heard to the end; a skip says nothing for the taste
 MIN_NEW_QUESTIONS = 10  # held-out sessions with a new song to find, to stop a net on new songs only
 
 

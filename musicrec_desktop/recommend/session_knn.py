@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from musicrec_desktop.history.summary import PLAY
 from musicrec_desktop.progress import CancelToken, ProgressCallback
 from musicrec_desktop.recommend.table import SongTable
 from musicrec_desktop.recommend.taste import TasteReport, TasteView, TimedEvent
 from musicrec_desktop.settings import Settings
 
 TOP_N = 100  # the study's list length; songs below it are not recommended (score 0)
-PLAY = "finish"  # a listen heard to the end; a skip says nothing for the taste
 
 
 class SessionKnn:

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from musicrec_desktop.history.summary import LISTEN_KINDS, SESSION_GAP_S
+from musicrec_desktop.history.summary import LISTEN_KINDS, PLAY, SESSION_GAP_S
 from musicrec_desktop.progress import CancelToken, Progress, ProgressCallback, ignore_progress
-from musicrec_desktop.recommend.evaluate import PLAY, Split, TooLittleListening, time_split
+from musicrec_desktop.recommend.evaluate import Split, TooLittleListening, time_split
 from musicrec_desktop.recommend.metrics import per_user
 from musicrec_desktop.recommend.ranking import DISLIKED_MAX
 from musicrec_desktop.recommend.table import SongTable
