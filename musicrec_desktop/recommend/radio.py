@@ -3,10 +3,12 @@ recommender says about the current listening session, endless, no repeats, never
 near-duplicate of one.
 
 The relevance each batch blends in is the caller's (``Recommender.radio``: the recommender asked
-about the session so far, ``taste.for_session``), one score 0..1 per song of the table."""
+about the session so far, ``taste.for_session``), one score 0..1 per song of the table. A pick's
+reason names the song of that session it is nearest to (``why``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,9 +44,10 @@ class RadioSession:
 
 
 def next_batch(ranker: Ranker, index: SimilarityIndex, seed_row: int, n: int, session: RadioSession,
-               relevance: np.ndarray) -> list[Recommendation]:
+               relevance: np.ndarray, played: Sequence[int] = ()) -> list[Recommendation]:
     """The next ``n`` songs of the radio (fewer once the library has nothing new left), ranked by
-    similarity blended with ``relevance`` (N, 0..1); they are appended to ``session.queued``."""
+    similarity blended with ``relevance`` (N, 0..1); they are appended to ``session.queued``.
+    ``played``: rows of the listening session's songs, for the reasons (``why``)."""
     table = ranker.table
     history = [seed_row] + [r for r in map(table.row, session.queued) if r is not None]
     query = table.vectors[seed_row].astype(np.float64)
@@ -72,13 +75,14 @@ def next_batch(ranker: Ranker, index: SimilarityIndex, seed_row: int, n: int, se
     scores = np.zeros(len(table))
     scores[rows] = blended
     seed_name = table.songs[seed_row].display_name
-    reasons = [f"radio from {seed_name}; {reason}" for reason in ranker.reasons(picked)]
+    reasons = [f"radio from {seed_name}; {reason}" for reason in why(ranker, picked, played, [seed_row])]
     session.queued.extend(table.songs[r].key for r in picked)
     return ranker.recommendations(picked, scores, reasons)
 
 
 def next_batch_from_set(ranker: Ranker, index: SimilarityIndex, seed_rows: list[int], n: int,
-                        session: RadioSession, relevance: np.ndarray) -> list[Recommendation]:
+                        session: RadioSession, relevance: np.ndarray, played: Sequence[int] = ()
+                        ) -> list[Recommendation]:
     """The next ``n`` songs of a radio from several songs: the seeds take turns, each slot the best
     song near its seed (similarity blended with ``relevance``, N 0..1), continuing the turns across
     batches; appended to ``session.queued``.
@@ -113,8 +117,27 @@ def next_batch_from_set(ranker: Ranker, index: SimilarityIndex, seed_rows: list[
         scores[row] = pools[seed].blended.get(row, 0.0)
         reasons.append(f"radio from {len(seeds)} songs, like {table.songs[seed].display_name}")
     session.queued.extend(table.songs[r].key for r in picked)
-    why = ranker.reasons(picked)
-    return ranker.recommendations(picked, scores, [f"{a}; {b}" for a, b in zip(reasons, why, strict=True)])
+    after = why(ranker, picked, played, seeds)
+    return ranker.recommendations(picked, scores, [f"{a}; {b}" for a, b in zip(reasons, after, strict=True)])
+
+
+def why(ranker: Ranker, picked: list[int], played: Sequence[int], seeds: list[int]) -> list[str]:
+    """Each pick's reason after its seed: the song of the listening session going on it is nearest
+    to (the session's relevance stands on those songs), the seeds and the pick itself aside;
+    without such a song, the ranker's long-term reason (a rated or often played song)."""
+    table = ranker.table
+    others = np.array([r for r in dict.fromkeys(played) if r not in seeds], dtype=np.int64)
+    long_term = ranker.reasons(picked)
+    if not len(others) or not picked:
+        return long_term
+    sims = table.vectors[picked] @ table.vectors[others].T  # M x S
+    sims[np.asarray(picked)[:, None] == others[None, :]] = -np.inf
+    out = []
+    for i, row_sims in enumerate(sims):
+        j = int(np.argmax(row_sims))
+        out.append(f"like {table.songs[others[j]].display_name}, played just now" if np.isfinite(row_sims[j])
+                   else long_term[i])
+    return out
 
 
 class _Pool:

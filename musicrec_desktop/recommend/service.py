@@ -161,10 +161,12 @@ class Recommender:
         if session is None:
             keys = list(dict.fromkeys(self.table.songs[r].key for r in rows))
             session = RadioSession(keys[0], more_seeds=keys[1:])
-        relevance = self.session_relevance(self.listening_session(now))
+        listening = self.listening_session(now)
+        relevance = self.session_relevance(listening)
+        played = [r for e in listening if (r := self.table.row(e.key)) is not None]
         if len(session.seed_keys) == 1:
-            return next_batch(self.ranker, self.index, rows[0], n, session, relevance), session
-        return next_batch_from_set(self.ranker, self.index, rows, n, session, relevance), session
+            return next_batch(self.ranker, self.index, rows[0], n, session, relevance, played), session
+        return next_batch_from_set(self.ranker, self.index, rows, n, session, relevance, played), session
 
     def listening_session(self, now: float | None = None) -> list[TimedEvent]:
         """The listening history's events of the session going on at ``now`` (since the last gap

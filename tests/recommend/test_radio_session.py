@@ -94,6 +94,23 @@ def test_the_radio_leans_toward_the_current_session(library):
     assert [r.song.key for r in later] == [r.song.key for r in without]
 
 
+def test_a_radio_song_s_reason_names_the_session_s_song_it_is_like(library):
+    ctx, scan = library
+    rec = Recommender.open(ctx, scan)
+    seed = str(scan.songs[-1].path)
+    start = f"radio from {scan.songs[-1].display_name}; "
+    without, _ = rec.radio(seed, 10, now=NOW)
+    # no session going on: the long-term reason, a song of style C played weeks ago
+    assert all(r.reason.startswith(f"{start}because you often play Artist C") for r in without)
+    session = _session_of(scan, "B")
+    _played(ctx.dirs, session, NOW - 25 * MIN)
+    picks, _ = rec.radio(seed, 10, now=NOW)
+    for r in picks:
+        nearest = max(session, key=lambda s: float(rec.table.vectors[rec.table.row(s.key)]
+                                                   @ rec.table.vectors[rec.table.row(r.song.key)]))
+        assert r.reason == f"{start}like {nearest.display_name}, played just now"
+
+
 def test_the_session_s_style_decides_between_two_near_styles(library):
     ctx, scan = library
     _played(ctx.dirs, _session_of(scan, "A"), NOW - 25 * MIN)
