@@ -238,7 +238,8 @@ class ReportWindow(QWidget):
         self.genre_map.setText(_number(genre))
         self.knn.setText(_number(encoder.get("knn_accuracy")))
         self.rating.setText(_number(rating.get("spearman")))
-        self.rated.setText(str(rating.get("n_rated", "–")))
+        # the library's count when no rating model was trained (the study chose another recommender)
+        self.rated.setText(str(rating.get("n_rated", figures.get("library", {}).get("rated_songs", "–"))))
         rows = []
         # the fallback, or another recommender chosen by the study, has no predicted ratings to measure
         if rating and not rating.get("fallback") and "spearman" in rating:

@@ -77,6 +77,18 @@ def test_every_table_shows_every_header_and_value_whole_at_the_default_size(qtbo
     assert top.height() >= top.heightForWidth(top.width())
 
 
+def test_rated_songs_are_counted_when_the_study_chose_another_recommender(qtbot, tmp_path):
+    window = ReportWindow(make_ctx(tmp_path))
+    qtbot.addWidget(window)
+    # what the stages leave when the study chose session KNN: no rating model, so no n_rated
+    window.show_figures({"library": {"songs": 60, "rated_songs": 30},
+                         "rating": {"recommender": "session_knn", "message": "112 songs of the history"}})
+    assert window.rated.text() == "30"
+    assert window.rating.text() == "–"  # no rating model was measured
+    window.show_figures({"library": {"songs": 60, "rated_songs": 30}, "rating": {"n_rated": 24}})
+    assert window.rated.text() == "24"  # the rating model's own count (those it learnt from)
+
+
 def test_the_map_offers_each_colouring_in_the_persons_words(qtbot, rated_run):
     window = open_report(qtbot, rated_run)
     choices = [window.colour_by.itemText(i) for i in range(window.colour_by.count())]
