@@ -13,20 +13,23 @@ from torch import nn
 
 from musicrec_desktop.files import atomic_write
 from musicrec_desktop.progress import CancelToken
-from musicrec_desktop.recommend.torch_parts import one_thread
+from musicrec_desktop.recommend.torch_parts import Dropout, linear, one_thread
 
 
 class RatingNet(nn.Module):
-    """Scaled features (embedding ++ implicit signals) -> rating 0..1."""
+    """Scaled features (embedding ++ implicit signals) -> rating 0..1. Its start and its dropout
+    masks come from ``generator`` (``torch_parts``), not torch's global random state."""
 
-    def __init__(self, in_features: int, hidden: int, dropout: float) -> None:
+    def __init__(self, in_features: int, hidden: int, dropout: float,
+                 generator: torch.Generator | None = None) -> None:
         super().__init__()
+        generator = generator if generator is not None else torch.Generator()  # loading: weights follow
         self.layers = nn.Sequential(
-            nn.Dropout(dropout),  # on the input too, so no single embedding dimension dominates
-            nn.Linear(in_features, hidden),
+            Dropout(dropout, generator),  # on the input too, so no single embedding dimension dominates
+            linear(in_features, hidden, generator),
             nn.GELU(),
-            nn.Dropout(dropout),
-            nn.Linear(hidden, 1),
+            Dropout(dropout, generator),
+            linear(hidden, 1, generator),
         )
 
     @property
@@ -41,11 +44,10 @@ class RatingNet(nn.Module):
 def fit(x: np.ndarray, y: np.ndarray, *, hidden: int, dropout: float, epochs: int, learning_rate: float,
         weight_decay: float, batch_size: int, seed: int, cancel: CancelToken | None = None) -> RatingNet:
     """Trains a net on ``x`` (R x F float32 features) to predict ``y`` (R ratings 0..1)."""
-    torch.manual_seed(seed)
-    net = RatingNet(x.shape[1], hidden, dropout)
+    generator = torch.Generator().manual_seed(seed)
+    net = RatingNet(x.shape[1], hidden, dropout, generator)
     features, targets = torch.from_numpy(x), torch.from_numpy(y.astype(np.float32))
     optimiser = torch.optim.AdamW(net.parameters(), lr=learning_rate, weight_decay=weight_decay)
-    generator = torch.Generator().manual_seed(seed)
     net.train()
     with one_thread():
         for _ in range(epochs):

@@ -1,4 +1,5 @@
-"""What the torch recommenders share.
+"""What the torch models that learn beside the app's other work share (the recommenders, the
+rating net, the text search's alignment).
 
 Layers drawn from a ``torch.Generator`` of the recommender's own, never from the global random
 state: that belongs to whatever else runs in the process (the tray trains on a worker thread
@@ -51,6 +52,18 @@ def dropout(x: torch.Tensor, p: float, generator: torch.Generator, training: boo
         return x
     keep = torch.rand(x.shape, generator=generator, device=x.device) >= p
     return x * keep / (1 - p)
+
+
+class Dropout(torch.nn.Module):
+    """``torch.nn.Dropout`` with its masks drawn from ``generator`` (no parameters: a model's saved
+    weights read the same with either)."""
+
+    def __init__(self, p: float, generator: torch.Generator) -> None:
+        super().__init__()
+        self.p, self.generator = p, generator
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return dropout(x, self.p, self.generator, self.training)
 
 
 @contextmanager

@@ -70,10 +70,12 @@ def learn_projection(data: AlignmentData, config: AlignConfig = AlignConfig(), *
     last loss of each stage."""
     import torch
 
+    from musicrec_desktop.recommend import torch_parts
+
+    # its own generator: the global random state belongs to whatever else runs in the process
     generator = torch.Generator().manual_seed(config.seed)
-    torch.manual_seed(config.seed)
     songs = torch.from_numpy(np.ascontiguousarray(data.songs, np.float32))
-    layer = torch.nn.Linear(songs.shape[1], data.descriptions.shape[1])
+    layer = torch_parts.linear(songs.shape[1], data.descriptions.shape[1], generator)
     logit_scale = torch.nn.Parameter(torch.tensor(math.log(1 / config.initial_temperature)))
     optimiser = torch.optim.AdamW([*layer.parameters(), logit_scale], lr=config.learning_rate,
                                   weight_decay=config.weight_decay)
@@ -90,7 +92,7 @@ def learn_projection(data: AlignmentData, config: AlignConfig = AlignConfig(), *
             for batch in rows[torch.randperm(len(rows), generator=generator)].split(config.batch):
                 if cancel is not None:
                     cancel.check()
-                x = torch.nn.functional.dropout(songs[batch], config.input_dropout, training=True)
+                x = torch_parts.dropout(songs[batch], config.input_dropout, generator, True)
                 z = torch.nn.functional.normalize(layer(x), dim=1)  # B x D_text
                 loss = loss_of(z, batch, logit_scale.clamp(max=math.log(config.max_logit_scale)).exp())
                 optimiser.zero_grad()

@@ -227,3 +227,29 @@ def test_too_few_ratings_is_a_warning_for_the_library_and_a_note_for_a_view_of_t
         rating.RatingModel.learn(taste.TasteView(table), Settings())
         assert [r.levelno for r in caplog.records] == [logging.WARNING]
         assert "only 5 rated songs" in caplog.records[0].getMessage()
+
+
+def test_the_rating_net_repeats_itself_and_leaves_the_global_random_state_alone():
+    """Its start, dropout masks and batches from a generator of its own: the rating stage may learn
+    on the tray's worker while other models learn, and the seed alone decides the net."""
+    import torch
+
+    from musicrec_desktop.recommend import rating_net
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 12)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.float32)
+    options = dict(hidden=8, dropout=0.3, epochs=5, learning_rate=1e-2, weight_decay=1e-4, batch_size=16,
+                   seed=3)
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    first = rating_net.fit(x, y, **options)
+    assert torch.equal(torch.get_rng_state(), before)
+    torch.manual_seed(7)
+    second = rating_net.fit(x, y, **options)
+    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    np.testing.assert_array_equal(rating_net.predict(first, x), rating_net.predict(second, x))
+    # a saved net reads back into the same layout
+    again = rating_net.from_state(first.state_dict(), 12, 8, 0.3)
+    np.testing.assert_array_equal(rating_net.predict(again, x), rating_net.predict(first, x))

@@ -55,3 +55,20 @@ def test_a_cancel_stops_learning():
     token.cancel()
     with pytest.raises(Cancelled):
         learn_projection(synthetic(0)[0], cancel=token)
+
+
+def test_learning_repeats_itself_and_leaves_the_global_random_state_alone():
+    """Its own generator: the text search learns on the tray's worker while other models may
+    learn, and the same seed gives the same projection whatever ran before."""
+    import torch
+
+    data, _, _ = synthetic(0)
+    config = AlignConfig(tag_epochs=3, description_epochs=3)
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    first, _ = learn_projection(data, config)
+    assert torch.equal(torch.get_rng_state(), before)
+    torch.manual_seed(7)
+    second, _ = learn_projection(data, config)
+    np.testing.assert_array_equal(first.weight, second.weight)
+    np.testing.assert_array_equal(first.bias, second.bias)
