@@ -3,7 +3,7 @@
 
 The library is a folder with one sub-folder per game soundtrack (``../shared/data/make-dev-library.sh``;
 the game is the label). A simulated listener plays it for 200 days: each game enters their life at
-some time (three from the start, the rest spread over the period) and is explored when new; each
+some time (two from the start, the rest spread over the period) and is explored when new; each
 listening session keeps to one game and may drift to a second half-way; preferences drift from
 session to session. The listens are written as a ListenBrainz export (JSON lines, with what a
 scrobbler sends: the file's tags, the file name as title when it has none) and the Strawberry
