@@ -50,7 +50,6 @@ class Follower:
         self._recent: deque[ListeningEvent] = deque(maxlen=1000)
         self._recent_lock = threading.Lock()  # the loop appends while other threads read
         self._owner: str | None = None
-        self._quitting: str | None = None  # the unique name of a player whose MPRIS object went
         self._subscribe()
 
     @property
@@ -128,7 +127,7 @@ class Follower:
         except ObjectGone:
             # A quitting player drops its MPRIS object before its bus name, sometimes seconds before:
             # with no object there is nothing to follow, whether the name has gone yet or not.
-            self._quitting = self._owner_after(QUIT_GRACE_S)
+            self._owner_after(QUIT_GRACE_S)
             self._owner = None
             self._player_gone()
             return
@@ -167,12 +166,11 @@ class Follower:
     def _wait_for_return(self, timeout: float) -> None:
         self.bus.wait(min(timeout, RECONNECT_S))
         self.bus.signals.clear()
-        owner = self.bus.owner(self.mpris.service)
-        self._owner = owner if owner != self._quitting else None  # still the one that was quitting
+        self._owner = self.bus.owner(self.mpris.service)
         if self._owner is not None:
-            self._quitting = None
-            log.info("%s is back", self.mpris.player)
-            self._refresh()
+            self._refresh()  # one still quitting (or only starting) has no MPRIS object: gone again
+            if self._owner is not None:
+                log.info("%s is back", self.mpris.player)
 
     def _record(self, events: list[ListeningEvent]) -> None:
         for event in events:

@@ -86,6 +86,11 @@ class FakeStrawberry:
         with self._lock:
             self.state.object_gone = True
 
+    def object_back(self) -> None:
+        """Its MPRIS object answers again (a player that was only starting: the name comes first)."""
+        with self._lock:
+            self.state.object_gone = False
+
     def urls(self) -> list[str]:
         with self._lock:
             return [t.url for t in self.state.tracks]

@@ -119,3 +119,17 @@ def test_a_player_that_drops_its_object_but_keeps_its_name_has_quit(private_bus,
         assert time.monotonic() - begun < QUIT_GRACE_S + 2
         assert bus.owner(mpris.service) is not None  # the name is still held: only the object went
         assert radio.stopped_because == "strawberry quit"
+
+
+def test_a_waiting_follower_takes_the_player_back_only_once_its_object_answers(private_bus, music):
+    with FakeStrawberry(private_bus, [music[0].as_uri()]) as player, Bus(private_bus) as bus:
+        follower = Follower(find_player(bus), tick_s=0.1)  # the companion's: waits for the player
+        follower.begin()
+        player.start_quitting()
+        follower.process(0.1)  # its object gone: the song playing ends, the follower waits
+        follower.process(0.1)  # the name still held, the object still gone: still waiting
+        assert [e.kind for e in follower.events] == ["start", "skip"]
+        player.object_back()
+        follower.process(0.1)
+        assert [e.kind for e in follower.events] == ["start", "skip", "start"]
+        assert follower.events[-1].song_url == music[0].as_uri()
