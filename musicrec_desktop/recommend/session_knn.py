@@ -2,8 +2,10 @@
 
 The listener is the mean of the vectors of the songs in a history (the whole history for Play
 recommended, the current session for the radio: ``for_session``); each song scores its cosine to
-that mean; the study recommends the top ``TOP_N`` and leaves out the songs the history already
-holds. A library small enough needs no index (FAISS): one matrix product ranks every song.
+that mean, and the songs the history already holds are left out. Every other song keeps its
+score: the study's top 100 is a list over the songs a question ranks (``study.py``: the songs new
+at the cut-off; the radio: the seed's neighbours), so a cut over the whole library first would
+drop what the question asks for. One matrix product ranks every song; no index (FAISS) is needed.
 """
 
 from __future__ import annotations
@@ -16,12 +18,10 @@ from musicrec_desktop.recommend.table import SongTable
 from musicrec_desktop.recommend.taste import TasteReport, TasteView, TimedEvent
 from musicrec_desktop.settings import Settings
 
-TOP_N = 100  # the study's list length; songs below it are not recommended (score 0)
-
 
 class SessionKnn:
-    """Scores (1 + cosine to the mean vector of the history's songs) / 2 for the top ``TOP_N``
-    songs not in the history, 0 for every other song. Without a listening history the songs the
+    """Scores (1 + cosine to the mean vector of the history's songs) / 2 for every song not in the
+    history, 0 for those in it. Without a listening history the songs the
     player counts as played stand for it (the report says so); with neither, every song scores
     0.5 (no taste known)."""
 
@@ -55,13 +55,9 @@ class SessionKnn:
         rows = np.array([r for r in map(table.row, self.heard_keys) if r is not None], dtype=np.int64)
         if not len(rows):
             return np.full(len(table), 0.5, dtype=np.float32)
-        cosine = table.cosine_to_centre(rows)  # N
-        cosine[rows] = -np.inf  # already heard: filtered
-        top = np.argsort(-cosine, kind="stable")[:TOP_N]
-        top = top[np.isfinite(cosine[top])]
-        scores = np.zeros(len(table), dtype=np.float32)
-        scores[top] = (1 + cosine[top]) / 2
-        return scores
+        scores = (1 + table.cosine_to_centre(rows)) / 2  # N
+        scores[rows] = 0.0  # already heard: filtered
+        return scores.astype(np.float32)
 
     def reason_keys(self) -> list[str]:
         return list(self.heard_keys)

@@ -1,5 +1,5 @@
 """The study's KNN: the listener is the mean vector of the history's songs, songs ranked by cosine
-to it, the top 100 recommended, the songs already heard left out."""
+to it, the songs already heard left out."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from musicrec_desktop.library.song import Song
-from musicrec_desktop.recommend.session_knn import TOP_N, SessionKnn
+from musicrec_desktop.recommend.session_knn import SessionKnn
 from musicrec_desktop.recommend.table import SongTable
 from musicrec_desktop.recommend.taste import TasteView, TimedEvent, load, save, taste_class
 from musicrec_desktop.settings import Settings
@@ -51,14 +51,18 @@ def test_ranks_by_cosine_to_the_history_mean_and_leaves_out_heard_songs():
     assert scores.dtype == np.float32 and scores.max() <= 1.0
 
 
-def test_recommends_the_top_100_only():
+def test_every_song_not_heard_keeps_its_score_past_the_first_100():
+    """The study ranks only the songs new at its cut-off, the radio only the seed's neighbours: a
+    cut to the library's first 100 left every song past it at 0, so a question whose songs lie
+    further out was answered in library order (on the synthetic bench's 10,000 songs the KNN's
+    HitRate@50 was 0.094, the same vectors' cosine without the cut 0.224)."""
     angles = {"heard": 0.0} | {f"s{i}": i * 0.5 for i in range(1, 151)}
     table = _table(angles)
     scores = _learn(table, [TimedEvent("heard", T0, "finish")]).predict(table)
-    ranked = _ranked(scores, table)
-    assert len(ranked) == TOP_N == 100
-    assert ranked[:3] == ["s1", "s2", "s3"] and ranked[-1] == "s100"
-    assert scores[table.row("s101")] == 0
+    assert _ranked(scores, table) == [f"s{i}" for i in range(1, 151)]
+    far = [table.row(f"s{i}") for i in range(120, 151)]  # what a question might rank
+    assert np.all(scores[far] > 0) and np.all(np.diff(scores[far]) < 0)
+    assert scores[table.row("heard")] == 0
 
 
 def test_for_session_ranks_by_the_current_session_not_the_long_term_history():
