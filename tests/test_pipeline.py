@@ -68,6 +68,8 @@ def test_no_cache_is_built_until_an_encoder_trains_on_it(tmp_path):
 
     first = pipeline.run(ctx)
     assert first.figures["cache"] == {"needed": False}
+    assert [s.status for s in first.stages] == ["ran", "not needed"]
+    assert first.summary() == "Everything is up to date."  # reading the library is not work done
     assert not (ctx.dirs.cache / "index.sqlite").exists() and not any(ctx.dirs.cache.rglob("*.ogg"))
     assert pipeline.run(ctx).ran == ["library"]  # the cache stage: nothing changed, nothing to do
     rebuild = pipeline.run(ctx, PipelineState(force={"encoder"}))  # "Rebuild model" trains the encoder
@@ -204,8 +206,10 @@ def test_with_encoder_auto_an_update_serves_before_any_training(tmp_path, capsys
     out = json.loads(capsys.readouterr().out)
     assert code == 0, out.get("error")
     assert [(s["name"], s["status"]) for s in out["stages"]] == [
-        ("library", "ran"), ("cache", "ran"), ("embed", "ran"), ("rating", "ran"), ("recommend", "ran"),
+        ("library", "ran"), ("cache", "not needed"), ("embed", "ran"), ("rating", "ran"),
+        ("recommend", "ran"),
         ("textsearch", "skipped")]  # 5 songs: too few to learn text search from, said, not a failure
+    assert out["stages"][1]["message"] == "the encoder reads the song files"
     assert out["figures"]["embed"]["backend"] in ("musicnn", "dsp")  # pretrained or DSP: no training
     assert out["figures"]["embed"]["embedded"] == 5
     assert not (ctx.dirs.models / "encoder").exists()

@@ -43,6 +43,16 @@ class Stage:
         raise NotImplementedError
 
 
+class NotNeeded(Exception):
+    """Raised by a stage with nothing to do for these inputs (a pretrained encoder needs no audio
+    cache and no training): recorded as done, with ``figures``, and reported ``not needed`` with
+    the reason, not as work done."""
+
+    def __init__(self, reason: str, figures: dict[str, Any]) -> None:
+        self.reason, self.figures = reason, figures
+        super().__init__(reason)
+
+
 class StageSkipped(Exception):
     """Raised by a stage that cannot do its work here and need not (an optional part not
     installed): the run goes on, the stage reports ``skipped`` with the reason and is tried
@@ -57,7 +67,7 @@ class StageSkipped(Exception):
 class StageResult:
     name: str
     title: str
-    status: str  # "ran", "up to date", "skipped", "cancelled", "failed"
+    status: str  # "ran", "not needed", "up to date", "skipped", "cancelled", "failed"
     seconds: float = 0.0
     figures: dict[str, Any] = field(default_factory=dict)
     message: str = ""
@@ -171,6 +181,8 @@ class Pipeline:
             log.info("%s…", stage.title)
             progress(Progress(stage.name, 0, 0, message=stage.title))
             figures = stage.run(ctx, state, _for_stage(stage.name, progress), cancel)
+        except NotNeeded as nothing:
+            result.status, result.message, figures = "not needed", nothing.reason, nothing.figures
         except StageSkipped as skip:
             # Not recorded as done: once what it lacks is there, the next run does the work.
             result.status, result.message = "skipped", skip.reason
@@ -199,7 +211,7 @@ class Pipeline:
             state.figures[stage.name] = figures
         result.figures = figures or {}
         state.save(path)
-        progress(Progress(stage.name, 1, 1, message="done"))
+        progress(Progress(stage.name, 1, 1, message="done" if result.status == "ran" else result.status))
         return result
 
 

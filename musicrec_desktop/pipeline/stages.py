@@ -16,7 +16,7 @@ from musicrec_desktop.context import AppContext
 from musicrec_desktop.errors import MusicrecError, NoLibraryError, NotReadyError
 from musicrec_desktop.library.song import LibraryScan
 from musicrec_desktop.pipeline.figures import digest, figures_of, json_safe
-from musicrec_desktop.pipeline.runner import Pipeline, Stage, StageSkipped
+from musicrec_desktop.pipeline.runner import NotNeeded, Pipeline, Stage, StageSkipped
 from musicrec_desktop.pipeline.state import PipelineState, state_path
 from musicrec_desktop.progress import CancelToken, Progress, ProgressCallback
 
@@ -106,8 +106,7 @@ class CacheStage(Stage):
         from musicrec_desktop.audio.build import build_cache
 
         if self._needed_by(ctx, state) is None:
-            progress(Progress(self.name, 1, 1, message="not needed: the encoder reads the song files"))
-            return {"needed": False}
+            raise NotNeeded("the encoder reads the song files", {"needed": False})
 
         # The whole library, not only local songs: a song whose file is away keeps its entry.
         report = build_cache(state.scan.songs,  # type: ignore[union-attr]
@@ -133,7 +132,7 @@ class EncoderStage(Stage):
     def run(self, ctx, state, progress, cancel):
         backend = trained_backend(ctx, state)
         if not backend.needs_training:
-            return {"backend": backend.name, "trained": False}
+            raise NotNeeded(f"{backend.name} is pretrained", {"backend": backend.name, "trained": False})
         fingerprint = self.fingerprint(ctx, state)
         # Resume a run of the same settings that started, did not finish and saved a checkpoint
         # (also when "Rebuild model" is asked again after a cancel or a restart); otherwise,

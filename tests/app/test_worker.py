@@ -23,7 +23,8 @@ def test_runs_the_pipeline_off_the_gui_thread_and_reports_progress(qtbot, ctx):
         assert worker.busy and worker.kind == "run"
     report, error = done.args
     assert error is None and report.ok
-    assert report.ran == ["library", "cache", "encoder", "rating"]
+    assert report.ran == ["library", "encoder", "rating"]  # the cache: not needed (no encoder trains)
+    assert report.stages[1].status == "not needed"
     assert {p.stage for p in seen} == {"library", "cache", "encoder", "rating"}
     assert [p.done for p in seen if p.stage == "encoder" and p.message.startswith("step")] == [1, 2, 3, 4]
     encoder = pipeline.stages[2]
