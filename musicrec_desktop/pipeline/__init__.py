@@ -11,7 +11,14 @@ one stage reruns the ones after it. ``runner`` runs stages, ``stages`` are the s
 
 from musicrec_desktop.pipeline.figures import figures_of
 from musicrec_desktop.pipeline.lock import PipelineBusyError, exclusive_run
-from musicrec_desktop.pipeline.runner import Pipeline, PipelineReport, Stage, StageResult, StageSkipped
+from musicrec_desktop.pipeline.runner import (
+    NotNeeded,
+    Pipeline,
+    PipelineReport,
+    Stage,
+    StageResult,
+    StageSkipped,
+)
 from musicrec_desktop.pipeline.stages import (
     STAGE_TITLES,
     CacheStage,
@@ -26,7 +33,7 @@ from musicrec_desktop.pipeline.stages import (
 )
 from musicrec_desktop.pipeline.state import PipelineState, StageRecord, model_built, state_path
 
-__all__ = ["STAGE_TITLES", "CacheStage", "EmbedStage", "EncoderStage", "LibraryStage", "Pipeline",
-           "PipelineBusyError", "PipelineReport", "PipelineState", "RatingStage", "RecommendStage",
-           "Stage", "StageRecord", "StageResult", "StageSkipped", "TextSearchStage", "exclusive_run",
-           "figures_of", "full_pipeline", "model_built", "state_path", "update_pipeline"]
+__all__ = ["STAGE_TITLES", "CacheStage", "EmbedStage", "EncoderStage", "LibraryStage", "NotNeeded",
+           "Pipeline", "PipelineBusyError", "PipelineReport", "PipelineState", "RatingStage",
+           "RecommendStage", "Stage", "StageRecord", "StageResult", "StageSkipped", "TextSearchStage",
+           "exclusive_run", "figures_of", "full_pipeline", "model_built", "state_path", "update_pipeline"]

@@ -132,7 +132,7 @@ class EncoderStage(Stage):
     def run(self, ctx, state, progress, cancel):
         backend = trained_backend(ctx, state)
         if not backend.needs_training:
-            raise NotNeeded(f"{backend.name} is pretrained", {"backend": backend.name, "trained": False})
+            raise NotNeeded(f"{backend.name} needs no training", {"backend": backend.name, "trained": False})
         fingerprint = self.fingerprint(ctx, state)
         # Resume a run of the same settings that started, did not finish and saved a checkpoint
         # (also when "Rebuild model" is asked again after a cancel or a restart); otherwise,

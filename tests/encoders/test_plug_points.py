@@ -14,7 +14,7 @@ from musicrec_desktop.encoders.choice import open_backend
 from musicrec_desktop.encoders.embed import embed_songs
 from musicrec_desktop.errors import NotReadyError, SettingsError
 from musicrec_desktop.paths import DataDirs
-from musicrec_desktop.pipeline import EncoderStage, PipelineState
+from musicrec_desktop.pipeline import EncoderStage, NotNeeded, PipelineState
 from musicrec_desktop.plugpoints import ENCODER_BACKENDS
 from musicrec_desktop.progress import CancelToken, ignore_progress
 from musicrec_desktop.settings import Settings
@@ -91,5 +91,8 @@ def test_toy_backend_embeds_songs_into_the_store_under_its_own_model_id(toy, tmp
 def test_encoder_stage_trains_nothing_for_a_backend_that_needs_no_training(toy, tmp_path):
     ctx = AppContext(DataDirs.under(tmp_path), toy)
     stage, state = EncoderStage(), PipelineState()
-    assert stage.run(ctx, state, ignore_progress, CancelToken()) == {"backend": "toy", "trained": False}
+    with pytest.raises(NotNeeded) as nothing:
+        stage.run(ctx, state, ignore_progress, CancelToken())
+    assert nothing.value.figures == {"backend": "toy", "trained": False}
+    assert nothing.value.reason == "toy needs no training"
     assert not (ctx.dirs.models / "encoder").exists()
