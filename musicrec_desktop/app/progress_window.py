@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from musicrec_desktop.app.messages import describe
 from musicrec_desktop.app.plots import LossCurve
 from musicrec_desktop.app.worker import PipelineWorker
-from musicrec_desktop.pipeline import STAGE_TITLES, PipelineReport
+from musicrec_desktop.pipeline import FINISHED, STAGE_TITLES, PipelineReport
 from musicrec_desktop.progress import Progress
 
 UNITS = {"library": "songs", "cache": "songs", "encoder": "songs", "embed": "songs",
@@ -56,7 +56,7 @@ class StageRow:
         else:
             self.bar.setRange(0, 0)  # busy indicator: the size of the work is not known yet
         parts = []
-        if p.total and p.message not in ("up to date", "done"):
+        if p.total and p.message not in FINISHED:
             parts.append(f"{p.done}/{p.total}")
         if p.eta_s:
             parts.append(f"{duration(p.eta_s)} left")
@@ -66,7 +66,7 @@ class StageRow:
 
     def finish(self, text: str) -> None:
         self.bar.setRange(0, 1)
-        self.bar.setValue(1 if text in ("done", "up to date") else self.bar.value())
+        self.bar.setValue(1 if text in FINISHED else self.bar.value())
         self.detail.setText(text)
 
 
@@ -153,7 +153,7 @@ class ProgressWindow(QWidget):
         row = self.rows.get(p.stage)
         if row is None:
             return
-        if p.message in ("up to date", "done", "skipped") and p.done >= p.total:
+        if p.message in FINISHED and p.done >= p.total:
             row.finish(p.message)
             return
         row.show(p)

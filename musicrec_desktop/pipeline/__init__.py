@@ -12,6 +12,7 @@ one stage reruns the ones after it. ``runner`` runs stages, ``stages`` are the s
 from musicrec_desktop.pipeline.figures import figures_of
 from musicrec_desktop.pipeline.lock import PipelineBusyError, exclusive_run
 from musicrec_desktop.pipeline.runner import (
+    FINISHED,
     NotNeeded,
     Pipeline,
     PipelineReport,
@@ -33,7 +34,7 @@ from musicrec_desktop.pipeline.stages import (
 )
 from musicrec_desktop.pipeline.state import PipelineState, StageRecord, model_built, state_path
 
-__all__ = ["STAGE_TITLES", "CacheStage", "EmbedStage", "EncoderStage", "LibraryStage", "NotNeeded",
-           "Pipeline", "PipelineBusyError", "PipelineReport", "PipelineState", "RatingStage",
+__all__ = ["FINISHED", "STAGE_TITLES", "CacheStage", "EmbedStage", "EncoderStage", "LibraryStage",
+           "NotNeeded", "Pipeline", "PipelineBusyError", "PipelineReport", "PipelineState", "RatingStage",
            "RecommendStage", "Stage", "StageRecord", "StageResult", "StageSkipped", "TextSearchStage",
            "exclusive_run", "figures_of", "full_pipeline", "model_built", "state_path", "update_pipeline"]

@@ -43,6 +43,11 @@ class Stage:
         raise NotImplementedError
 
 
+# The last progress message of a stage that has ended without failing (the progress window shows
+# it as the stage's outcome, not as work going on).
+FINISHED = ("done", "up to date", "skipped", "not needed")
+
+
 class NotNeeded(Exception):
     """Raised by a stage with nothing to do for these inputs (a pretrained encoder needs no audio
     cache and no training): recorded as done, with ``figures``, and reported ``not needed`` with
