@@ -137,7 +137,5 @@ class Bert4Rec:
 
     @classmethod
     def from_state(cls, state: dict) -> Bert4Rec:
-        if state["weights"] is not None and "correction.weight" not in state["weights"]:
-            raise KeyError("saved before its head was tied to the song vectors: learn it again")
         return cls(state["weights"], Bert4RecConfig(**state["config"]), list(state["song_keys"]),
                    list(state["recent_keys"]), list(state["heard_keys"]), state["embedding_model"])

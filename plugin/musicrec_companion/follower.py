@@ -127,7 +127,6 @@ class Follower:
         except ObjectGone:
             # A quitting player drops its MPRIS object before its bus name, sometimes seconds before:
             # with no object there is nothing to follow, whether the name has gone yet or not.
-            self._owner_after(QUIT_GRACE_S)
             self._owner = None
             self._player_gone()
             return

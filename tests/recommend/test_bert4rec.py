@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from musicrec_desktop.errors import Cancelled, ModelError
+from musicrec_desktop.errors import Cancelled
 from musicrec_desktop.library.song import Song
 from musicrec_desktop.progress import CancelToken
 from musicrec_desktop.recommend.bert4rec import Bert4Rec, Bert4RecConfig
@@ -213,12 +213,3 @@ def test_before_it_learns_the_net_is_the_session_knn():
     unheard = np.array([r for r in range(len(table)) if r not in rows])
     np.testing.assert_array_equal(np.argsort(-scores[unheard], kind="stable"),
                                   np.argsort(-cosine[unheard], kind="stable"))
-
-
-def test_a_model_saved_with_the_study_s_head_must_learn_again(trained, tmp_path):
-    table, _, model, report, _ = trained
-    new = ("correction.weight", "sharpness")
-    old = {name: value for name, value in model.weights.items() if name not in new}
-    save(tmp_path / "b.pt", Bert4Rec(old, model.config, model.song_keys, [], [], "m"), report, "fp")
-    with pytest.raises(ModelError, match="saved before its head was tied to the song vectors"):
-        load(tmp_path / "b.pt")
