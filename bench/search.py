@@ -130,7 +130,7 @@ def library_evaluation(data_dir: Path, database: Path | None, encoder: str | Non
             print(f"--- {data_dir} with {name}")
             print(report.summary())
             for query in ("orchestral", "calm piano for a rainy evening"):
-                found = service.search(settings, private, query, 3)
+                found = service.search(private, query, 3)
                 print(f"  {query!r}: " + "; ".join(f"{f.artist} - {f.title} ({f.why})" for f in found))
 
 

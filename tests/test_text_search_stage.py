@@ -38,7 +38,7 @@ def test_skipped_without_the_extra_then_learnt_then_relearnt_when_a_tag_changes(
     figures = report.figures["textsearch"]
     assert figures["n_songs"] == 24 and figures["text_encoder"] == "all-MiniLM-L6-v2"
     assert figures["evaluation"]["songs"] >= 2
-    found = search(ctx.settings, ctx.dirs, "orchestral", 3)
+    found = search(ctx.dirs, "orchestral", 3)
     assert [f.title.split("-")[0] for f in found] == ["classical"] * 3
 
     assert run(ctx)[0].status == "up to date"
@@ -48,7 +48,7 @@ def test_skipped_without_the_extra_then_learnt_then_relearnt_when_a_tag_changes(
     tags["genre"] = "Hip-Hop"
     tags.save()
     assert run(ctx)[0].status == "ran"
-    assert "classical-00" in [f.title for f in search(ctx.settings, ctx.dirs, "rap", 8)]
+    assert "classical-00" in [f.title for f in search(ctx.dirs, "rap", 8)]
 
 
 def test_too_few_songs_is_a_skip_not_a_failure(tmp_path):

@@ -104,7 +104,7 @@ class SearchBox(QWidget):
             from musicrec_desktop.textsearch.service import search
 
             cancel.check()  # the box closed before the search started
-            return search(ctx.settings, ctx.dirs, words)
+            return search(ctx.dirs, words)
 
         self.message.setText(f"Searching for “{words}”…")
         self.search_button.setEnabled(False)

@@ -54,7 +54,7 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     from musicrec_desktop.textsearch.service import evaluation, search
 
     if args.evaluate:
-        figures = evaluation(ctx.settings, ctx.dirs)
+        figures = evaluation(ctx.dirs)
         if args.json:
             print_json(figures)
         else:
@@ -65,7 +65,7 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     query = " ".join(" ".join(args.query).split())
     if not query:
         raise EmptySearchError()
-    found = search(ctx.settings, ctx.dirs, query, args.count)
+    found = search(ctx.dirs, query, args.count)
     player = playlist = None
     if args.play:
         from musicrec_companion.session import play_found

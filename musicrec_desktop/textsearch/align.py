@@ -43,13 +43,6 @@ class Projection:
         out = vectors.astype(np.float32) @ self.weight + self.bias
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
-    def state(self) -> dict:
-        return {"weight": self.weight, "bias": self.bias, "temperature": self.temperature}
-
-    @classmethod
-    def from_state(cls, state: dict) -> Projection:
-        return cls(np.asarray(state["weight"], np.float32), np.asarray(state["bias"], np.float32),
-                   float(state["temperature"]))
 
 
 @dataclass(frozen=True)
@@ -108,13 +101,6 @@ def learn_projection(data: AlignmentData, config: AlignConfig = AlignConfig(), *
     return projection, losses
 
 
-def _soft_cross_entropy(logits, targets):
-    """Cross-entropy against target distributions (rows of ``targets`` sum to 1)."""
-    import torch
-
-    return -(targets * torch.log_softmax(logits, dim=1)).sum(1).mean()
-
-
 class _TagLoss:
     """Stage 1: songs against the single tags. Many songs share a tag, so each side has several
     positives: song -> tags is a softmax over every tag with the song's own tags as the targets;
@@ -129,12 +115,14 @@ class _TagLoss:
             self.has[i, list(rows)] = 1.0
 
     def __call__(self, z, batch, scale):
+        from torch.nn.functional import cross_entropy  # probability targets: rows sum to 1
+
         logits = scale * z @ self.tags.T  # B x T
         has = self.has[batch]  # B x T
-        music_to_text = _soft_cross_entropy(logits, has / has.sum(1, keepdim=True))
+        music_to_text = cross_entropy(logits, has / has.sum(1, keepdim=True))
         present = has.sum(0) > 0  # the tags of this batch
         by_tag = has[:, present].T  # T' x B
-        text_to_music = _soft_cross_entropy(logits[:, present].T, by_tag / by_tag.sum(1, keepdim=True))
+        text_to_music = cross_entropy(logits[:, present].T, by_tag / by_tag.sum(1, keepdim=True))
         return (music_to_text + text_to_music) / 2
 
 
@@ -149,8 +137,10 @@ class _DescriptionLoss:
         self.ids = torch.from_numpy(np.asarray(data.description_ids, np.int64))
 
     def __call__(self, z, batch, scale):
+        from torch.nn.functional import cross_entropy  # probability targets: rows sum to 1
+
         logits = scale * z @ self.texts[batch].T  # B x B
         ids = self.ids[batch]
         same = (ids[:, None] == ids[None, :]).float()  # B x B, the diagonal at least
         targets = same / same.sum(1, keepdim=True)
-        return (_soft_cross_entropy(logits, targets) + _soft_cross_entropy(logits.T, targets)) / 2
+        return (cross_entropy(logits, targets) + cross_entropy(logits.T, targets)) / 2

@@ -238,8 +238,7 @@ def _save(dirs: DataDirs, text_encoder: str, report: AlignmentReport, projection
                       for s, tags in zip(songs, song_tags, strict=True)]}
     with atomic_write(alignment_path(dirs)) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
-                 songs=search_vectors.astype(np.float16), tags=tag_vectors, weight=projection.weight,
-                 bias=projection.bias)
+                 songs=search_vectors.astype(np.float16), tags=tag_vectors)
 
 
 def _title(song: Song) -> str:
@@ -282,7 +281,7 @@ def _load(dirs: DataDirs) -> _Saved:
     return saved
 
 
-def search(settings: Settings, dirs: DataDirs, query: str, n: int = 20) -> list[Found]:
+def search(dirs: DataDirs, query: str, n: int = 20) -> list[Found]:
     """The ``n`` songs that best match ``query``, best first. ``NotReadyError`` (naming the
     command to run) when nothing is aligned yet; ``TextEncoderMissing`` when the optional text
     encoder is not installed."""
@@ -329,7 +328,7 @@ def _why(query: str, tags: list[int], song_words: list[str], vocabulary: list[st
     return f'matches "{query}" (near its tags: {", ".join(vocabulary[t] for t in nearest)})'
 
 
-def evaluation(settings: Settings, dirs: DataDirs) -> dict:
+def evaluation(dirs: DataDirs) -> dict:
     """The evaluation figures saved with the alignment (``musicrec search --evaluate``, the model
     report): {"songs": held-out songs queried, "<setting>: <method> <direction>": {"recall@1",
     ..., "mrr"}} (``evaluate.evaluate_alignment``);

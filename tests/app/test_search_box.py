@@ -124,7 +124,7 @@ def test_the_model_report_shows_text_search_against_the_lexical_baseline(qtbot, 
     rows = {table.item(r, 0).text(): [table.item(r, c).text() for c in range(1, 5)]
             for r in range(table.rowCount())}
     assert any("lexical" in name for name in rows) and any("search" in name for name in rows)
-    figures = evaluation(learnt.settings, learnt.dirs)
+    figures = evaluation(learnt.dirs)
     for name, shown in rows.items():  # the saved figures, as measured
         assert shown == [f"{figures[name][k]:.3f}" for k in ("recall@1", "recall@5", "recall@10", "mrr")]
     assert table.isVisible() and not table.verticalScrollBar().isVisible()

