@@ -38,10 +38,10 @@ from musicrec_desktop.progress import CancelToken, ProgressCallback
 
 log = logging.getLogger(__name__)
 
-# The model report's table of encoder backends: (header, key of encoders.measure.BackendFigures)
 # The model report's table of the study (``recommend/study.py``): (header, metric of the test half)
 STUDY_COLUMNS = (("HitRate@10", "hit_rate@10"), ("NDCG@10", "ndcg@10"), ("HitRate@50", "hit_rate@50"),
                  ("NDCG@50", "ndcg@50"))
+# The model report's table of encoder backends: (header, key of encoders.measure.BackendFigures)
 ENCODER_COLUMNS = (("Encoder", "name"), ("Rating r", "rating_pearson"), ("Album P@10", "same_album"),
                    ("Artist P@10", "same_artist"), ("Folder P@10", "same_folder"), ("Songs/s", "songs_per_s"))
 

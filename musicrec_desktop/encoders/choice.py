@@ -40,8 +40,7 @@ def serving_name(settings: Settings, dirs: DataDirs) -> str:
     """The backend ``open_backend`` opens, asked without keeping anything: the setting; with
     ``auto`` the choice kept in the store while it is available, else the first-run choice."""
     if settings.encoder != AUTO:
-        backend_class(settings.encoder)  # an unknown name is a SettingsError here too
-        return settings.encoder
+        return chosen_encoder(settings.encoder)  # an unknown name is a SettingsError
     if dirs.embeddings_db.exists():
         with EmbeddingStore(dirs.embeddings_db) as store:
             decided = store.auto_encoder()

@@ -24,11 +24,12 @@ from musicrec_desktop.paths import DataDirs
 from musicrec_desktop.settings import Settings
 
 PORT_VERSION = 1  # raise when the port's output changes, so old vectors are not mixed with new
-# Measured on the dev library (199 songs, 8 games, leave-one-out same-source precision@10,
-# decoding and embedding CPU seconds a song on one core; /work/exp/fused.py): 4 windows spread
-# over the song 0.442 in 0.03 + 0.19 s; 6 windows 0.435; 8 windows 0.461 in 0.05 + 0.43 s; two
-# windows of each cached 30 s chunk (8, the former default) 0.443 from the files; bliss-audio 0.311.
-# Four keep the quality and make a first run faster than bliss: the network is 40 ms a window.
+# Four windows keep the quality and make a first run faster than bliss-audio. `python
+# bench/quality.py --music DIR` on the dev library (199 songs, 8 games) gives same-source
+# precision@10 0.439 with them against bliss's 0.311, and 8.9 songs/s against 5.6. A one-off
+# comparison (not kept) of the window count on the same songs, CPU seconds a song on one core:
+# 4 windows 0.442 in 0.03 + 0.19 s; 6 windows 0.435; 8 windows 0.461 in 0.05 + 0.43 s; two
+# windows of each cached 30 s chunk (8, the former default) 0.443.
 WINDOWS = 4
 WINDOW_S = 3.05  # one 3 s patch: 187 frames of 256 samples at 16 kHz span 2.99 s (+ a frame)
 
