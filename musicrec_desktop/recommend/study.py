@@ -29,14 +29,13 @@ import numpy as np
 
 from musicrec_desktop.history.summary import LISTEN_KINDS, PLAY, SESSION_GAP_S
 from musicrec_desktop.progress import CancelToken, Progress, ProgressCallback, ignore_progress
-from musicrec_desktop.recommend.evaluate import Split, TooLittleListening, time_split
+from musicrec_desktop.recommend.evaluate import KS, Split, TooLittleListening, time_split
 from musicrec_desktop.recommend.metrics import per_user
 from musicrec_desktop.recommend.ranking import DISLIKED_MAX
 from musicrec_desktop.recommend.table import SongTable
 from musicrec_desktop.recommend.taste import TasteModel, TasteView, TimedEvent, for_session
 from musicrec_desktop.settings import Settings
 
-KS = (10, 50)
 STUDY_FRACTION = 0.3  # the share of the plays after the cut-off: enough sessions for two halves
 MIN_SESSIONS = 4  # sessions with a song to find: at least two a half, so each half has an interval
 CHOOSE_BY = "ndcg@10"  # the validation figure the choice follows
@@ -60,11 +59,11 @@ class StudySplit:
     ranked: list[int]  # rows of the songs a recommender ranks: the candidates (with_heard: any song)
 
 
-def session_split(table: SongTable, events: list[TimedEvent], *, study_fraction: float = STUDY_FRACTION,
-                  cutoff: float | None = None, with_heard: bool = False) -> StudySplit:
+def session_split(table: SongTable, events: list[TimedEvent], *, cutoff: float | None = None,
+                  with_heard: bool = False) -> StudySplit:
     """The time split and the sessions after its cut-off, alternately validation and test.
     ``TooLittleListening`` when there is no listening history or too few usable sessions."""
-    split = time_split(table, events, test_fraction=study_fraction, cutoff=cutoff)
+    split = time_split(table, events, test_fraction=STUDY_FRACTION, cutoff=cutoff)
     if split.source != "listening history":
         raise TooLittleListening(split.source, "no listening history: the study's users are listening "
                                                "sessions (import one: musicrec history import FILE)")

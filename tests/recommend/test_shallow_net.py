@@ -19,6 +19,7 @@ import torch
 from musicrec_desktop.errors import Cancelled
 from musicrec_desktop.library.song import Song
 from musicrec_desktop.progress import CancelToken
+from musicrec_desktop.recommend import torch_parts
 from musicrec_desktop.recommend.metrics import per_user
 from musicrec_desktop.recommend.popularity import ArtistPopularity
 from musicrec_desktop.recommend.shallow_net import ShallowConfig, ShallowNet, confidence
@@ -189,6 +190,9 @@ def test_before_it_learns_the_net_is_the_session_knn():
     """The residual towers start as the identity: a net that never beat its start on the held-out
     sessions ranks as the cosine to the session's mean (a Linear + ReLU start did not)."""
     table, view, later = _world()
+    tower = torch_parts.Residual(table.vectors.shape[1], 8, torch.Generator().manual_seed(0))
+    x = torch.from_numpy(table.vectors[:5])
+    torch.testing.assert_close(tower(x), x)  # the start is the identity, whatever its inner layer
     model, report = ShallowNet.learn(view, Settings(), config=ShallowConfig(max_epochs=0))
     assert model.weights is None and "kept epoch 0 (0: the KNN)" in report.message
     session = later[0][:3]
